@@ -1,0 +1,94 @@
+"""Fixes that make the pinned OpenMMLab stack work on torch >= 2.6.
+
+mmengine 0.10.7 calls ``torch.load`` without ``weights_only``. Since torch 2.6
+that argument defaults to ``True`` and the restricted unpickler rejects the
+objects MMEngine itself writes into a checkpoint (the message hub's
+``HistoryBuffer`` and the numpy arrays and scalars inside it), so resuming a
+run fails. Upstream's later fix disables the check, which turns every
+checkpoint into arbitrary code execution. Here the check stays on: the local
+file loader of :class:`mmengine.runner.CheckpointLoader` is replaced by one
+that loads with ``weights_only=True`` and allows exactly the globals listed in
+:data:`MMENGINE_SAFE_GLOBALS`. Anything else (for example a ``__reduce__``
+that would run a shell command) is refused with
+:class:`UnsafeCheckpointError`, which names the file and the global.
+
+Importing :mod:`backbones` applies the fix (:func:`install`); it is
+idempotent.
+"""
+import os.path as osp
+import pickle
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner import CheckpointLoader
+
+# What a checkpoint written by MMEngine's CheckpointHook contains besides
+# tensors and plain containers: the message hub's HistoryBuffer objects hold
+# numpy arrays (ndarray + dtype + the reconstruct helper) and numpy scalars.
+# None of them executes code when unpickled: the restricted unpickler only
+# calls allow-listed callables, and these build arrays from raw bytes.
+# numpy 2 pickles a dtype as ``getattr(numpy.dtypes, 'Float64DType')``-style
+# references only for its own classes; ``builtins.getattr`` is NOT listed:
+# it would let a file reach any attribute of any allowed object.
+MMENGINE_SAFE_GLOBALS = (
+    HistoryBuffer,
+    np.ndarray,
+    np.dtype,
+    np.dtypes.Float64DType,
+    np.dtypes.Float32DType,
+    np.dtypes.Int64DType,
+    np.dtypes.Int32DType,
+    np.dtypes.BoolDType,
+    np._core.multiarray._reconstruct,
+    np._core.multiarray.scalar,
+)
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds a global outside the allow-list."""
+
+
+def safe_torch_load(filename: str,
+                    map_location: Optional[Union[str, Callable,
+                                                 torch.device]] = None) -> Any:
+    """Load a checkpoint with ``weights_only=True`` and MMEngine's globals.
+
+    Args:
+        filename (str): Path of the checkpoint file.
+        map_location (str | Callable | torch.device, optional): As
+            :func:`torch.load`. Defaults to None.
+
+    Returns:
+        Any: The unpickled checkpoint (usually a dict).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        UnsafeCheckpointError: The file needs a global that is not on the
+            allow-list; the message names the file and the global.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    with torch.serialization.safe_globals(list(MMENGINE_SAFE_GLOBALS)):
+        try:
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as err:
+            raise UnsafeCheckpointError(
+                f'refused to load checkpoint {filename}: it needs a global '
+                'that is not on the allow-list of classes MMEngine stores '
+                '(backbones.compat.MMENGINE_SAFE_GLOBALS). If you trust the '
+                'file, re-save its tensors with torch.save(state_dict). '
+                f'torch said: {str(err).splitlines()[0]}') from err
+
+
+def _load_from_local(filename: str, map_location=None) -> Any:
+    return safe_torch_load(filename, map_location)
+
+
+def install() -> None:
+    """Make :class:`CheckpointLoader` use :func:`safe_torch_load` locally."""
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_load_from_local, force=True)

@@ -1,0 +1,1 @@
+"""Benchmark suite commands: tiny data, pipeline, leaderboard, step benchmark."""

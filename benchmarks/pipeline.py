@@ -1,0 +1,269 @@
+"""Pretrain an encoder, transfer it with its family's protocols, rank it.
+
+``mimb-pipeline CONFIG`` runs, each as the plain OpenMMLab command a user
+would type (so every stage can be rerun by hand from the printed line):
+
+1. ``pretrain``: ``mim train mmpretrain CONFIG``;
+2. ``finetune`` / ``linear``: ``mim train mmpretrain <protocol config>
+   --cfg-options model.backbone.init_cfg.checkpoint=<pretrain checkpoint>``;
+3. ``knn``: ``mim test mmpretrain <knn config> --checkpoint <checkpoint>``;
+
+then gathers each stage's ``run_summary.json`` (metrics and cost) into
+``<work-dir>/pipeline_summary.json`` and rebuilds the leaderboard under
+``results/`` from every pipeline summary below ``--runs-root``.
+
+The protocols come from the pretraining config's ``mimb_downstream`` dict;
+``--smoke`` switches to the config's ``mimb_smoke`` variant and generates the
+tiny data sets first (``mimb-data``) in ``data/tiny`` under the working
+directory, where the smoke configs read them (as real configs read
+``data/imagenet``). A stage whose summary says it finished
+is skipped on a rerun (``--force`` reruns it); an interrupted pretraining
+resumes from its last checkpoint.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import re
+import shlex
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+from mmengine.config import Config
+
+STAGES = ('pretrain', 'finetune', 'linear', 'knn')
+TEST_STAGES = ('knn', )
+SUMMARY_FILE = 'run_summary.json'
+TINY_DATA = osp.join('data', 'tiny')
+PIPELINE_SUMMARY = 'pipeline_summary.json'
+TENSORBOARD = ("visualizer.vis_backends=[dict(type='LocalVisBackend'),"
+               "dict(type='TensorboardVisBackend')]")
+
+
+class PipelineError(RuntimeError):
+    """A stage failed or its inputs are missing."""
+
+
+def parse_config_name(path: str) -> Dict[str, str]:
+    """Method, backbone and schedule from an OpenMMLab-style config name.
+
+    ``mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py`` gives method
+    ``mae``, backbone ``vit-base-p16``, schedule ``800e``, data ``in1k``.
+
+    Raises:
+        PipelineError: The name does not follow
+            ``{algorithm}_{module}_{training}_{data}``.
+    """
+    stem = osp.splitext(osp.basename(path))[0]
+    parts = stem.split('_')
+    epochs = re.search(r'(\d+)e(?:-|$)', parts[2]) if len(parts) >= 4 else None
+    if len(parts) < 4 or epochs is None:
+        raise PipelineError(
+            f'config name {stem!r} does not follow '
+            '{algorithm}_{module}_{training with NNNe}_{data}, e.g. '
+            'mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py')
+    return dict(method=parts[0], backbone=parts[1],
+                schedule=f'{epochs.group(1)}e', data=parts[3])
+
+
+def relative_config(base_config: str, rel: str) -> str:
+    """Resolve a config path given relative to another config's folder."""
+    path = osp.normpath(osp.join(osp.dirname(base_config), rel))
+    if not osp.isfile(path):
+        raise PipelineError(f'{base_config} names {rel!r}, but {path} does '
+                            'not exist')
+    return path
+
+
+def read_summary(work_dir: str) -> Optional[dict]:
+    """The run summary of a stage, or None when absent or unreadable."""
+    path = osp.join(work_dir, SUMMARY_FILE)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def stage_command(stage: str, config: str, work_dir: str,
+                  checkpoint: Optional[str], args) -> List[str]:
+    """The ``mim`` command line of one stage."""
+    mode = 'test' if stage in TEST_STAGES else 'train'
+    cmd = [sys.executable, '-m', 'mim', mode, 'mmpretrain', config,
+           '--work-dir', work_dir, '--launcher', args.launcher]
+    if args.launcher != 'none':
+        cmd += ['--gpus', str(args.gpus)]
+    if args.launcher == 'slurm':
+        cmd += ['--gpus-per-node', str(min(args.gpus, 8)),
+                '--partition', args.partition, '--yes']
+    if mode == 'test':
+        cmd += ['--checkpoint', checkpoint]
+    options = [f'randomness.seed={args.seed}']
+    if stage in ('finetune', 'linear'):
+        options.append(f'model.backbone.init_cfg.checkpoint={checkpoint}')
+    if args.tensorboard:
+        options.append(TENSORBOARD)
+    return cmd + ['--cfg-options'] + options
+
+
+def run_logged(cmd: List[str], log_path: str, stage: str) -> float:
+    """Run ``cmd``, echo its output with a stage prefix, save it to a log.
+
+    Returns:
+        float: Wall time in seconds.
+
+    Raises:
+        PipelineError: Non-zero exit; the message gives the log and the
+            last lines of output.
+    """
+    start = time.perf_counter()
+    tail: List[str] = []
+    with open(log_path, 'w') as log:
+        log.write('$ ' + shlex.join(cmd) + '\n')
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True,
+                                bufsize=1)
+        for line in proc.stdout:
+            log.write(line)
+            print(f'[{stage}] {line}', end='', flush=True)
+            tail = (tail + [line])[-15:]
+        code = proc.wait()
+    if code != 0:
+        raise PipelineError(
+            f'stage {stage} failed with exit code {code}; full log: '
+            f'{log_path}\n' + ''.join(tail))
+    return time.perf_counter() - start
+
+
+def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint a finished training run left in ``work_dir``."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        raise PipelineError(f'no checkpoint in {work_dir} (missing '
+                            f'{pointer}); did pretraining save one?')
+    with open(pointer) as f:
+        path = f.read().strip()
+    if not osp.isfile(path):
+        raise PipelineError(f'{pointer} points to {path}, which is missing')
+    return path
+
+
+def run_pipeline(args) -> dict:
+    """Run the stages; returns the pipeline summary (also written)."""
+    config = osp.abspath(args.config)
+    if not osp.isfile(config):
+        raise PipelineError(f'config {args.config} does not exist')
+    cfg = Config.fromfile(config)
+    if args.smoke:
+        if cfg.get('mimb_smoke'):
+            config = relative_config(config, cfg.mimb_smoke)
+            cfg = Config.fromfile(config)
+        from benchmarks.tiny_data import generate
+        if not osp.isdir(osp.join(TINY_DATA, 'imagenet')):
+            print(f'[data] generating the tiny data sets in {TINY_DATA}')
+            generate(TINY_DATA)
+    downstream = cfg.get('mimb_downstream') or {}
+    names = parse_config_name(config)
+    run_name = f"{names['method']}_{names['backbone']}_{names['schedule']}" \
+               f"_seed{args.seed}"
+    work_root = osp.abspath(args.work_dir or
+                            osp.join(args.runs_root, run_name))
+    os.makedirs(work_root, exist_ok=True)
+    stages = [s for s in STAGES if s in args.stages]
+    missing = [s for s in stages if s != 'pretrain' and s not in downstream]
+    if missing:
+        raise PipelineError(f'{config} has no mimb_downstream entry for '
+                            f'{missing}; it has {sorted(downstream)}')
+    summary = dict(**names, seed=args.seed, smoke=args.smoke,
+                   pretrain_config=config, work_dir=work_root, stages={})
+    checkpoint = args.checkpoint
+    for i, stage in enumerate(stages, 1):
+        stage_cfg = (config if stage == 'pretrain' else
+                     relative_config(config, downstream[stage]))
+        work_dir = osp.join(work_root, stage)
+        done = read_summary(work_dir)
+        if stage != 'pretrain' and checkpoint is None:
+            checkpoint = last_checkpoint(osp.join(work_root, 'pretrain'))
+        cmd = stage_command(stage, stage_cfg, work_dir, checkpoint, args)
+        print(f'[pipeline] stage {i}/{len(stages)} {stage}: '
+              f'{shlex.join(cmd)}', flush=True)
+        if done and done.get('finished') and not args.force:
+            print(f'[pipeline] {stage}: finished before, skipped '
+                  '(--force reruns it)')
+        else:
+            os.makedirs(work_dir, exist_ok=True)
+            seconds = run_logged(cmd, osp.join(work_dir, 'stage.log'), stage)
+            print(f'[pipeline] {stage} done in {seconds:.1f} s', flush=True)
+            done = read_summary(work_dir)
+            if done is None:
+                raise PipelineError(
+                    f'stage {stage} wrote no {SUMMARY_FILE} in {work_dir}: '
+                    'does its config inherit configs/_base_/mimb_runtime.py?')
+        summary['stages'][stage] = done
+        if stage == 'pretrain' and args.checkpoint is None:
+            checkpoint = last_checkpoint(work_dir)
+    summary['pretrain_checkpoint'] = checkpoint
+    from backbones.fileio import atomic_write_json
+    atomic_write_json(osp.join(work_root, PIPELINE_SUMMARY), summary)
+    return summary
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='mimb-pipeline', description=__doc__.split('\n\n')[0],
+        epilog='Example: mimb-pipeline configs/mae/'
+        'mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py --smoke',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('config', help='pretraining config')
+    parser.add_argument('--smoke', action='store_true',
+                        help="use the config's smoke variant on the tiny "
+                        'data (generated if missing)')
+    parser.add_argument('--stages', nargs='+', default=list(STAGES),
+                        choices=STAGES, help='stages to run, in order')
+    parser.add_argument('--checkpoint', help='use this pretrained checkpoint '
+                        'instead of the pretrain stage')
+    parser.add_argument('--work-dir', help='folder of this run (default: '
+                        '<runs-root>/<method>_<backbone>_<schedule>_seed<N>)')
+    parser.add_argument('--runs-root', default='work_dirs/pipeline',
+                        help='where runs live; the leaderboard reads them all')
+    parser.add_argument('--results', default='results',
+                        help='leaderboard output folder')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--launcher', default='none',
+                        choices=('none', 'pytorch', 'slurm'))
+    parser.add_argument('--gpus', type=int, default=8,
+                        help='GPUs per stage with --launcher pytorch/slurm')
+    parser.add_argument('--partition', help='slurm partition')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log every stage to TensorBoard '
+                        '(<stage work dir>/<timestamp>/vis_data)')
+    parser.add_argument('--force', action='store_true',
+                        help='rerun stages that finished before')
+    args = parser.parse_args(argv)
+    if args.launcher == 'slurm' and not args.partition:
+        parser.error('--launcher slurm needs --partition')
+    if args.smoke and args.launcher != 'none':
+        parser.error('--smoke runs on one process: use --launcher none')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        summary = run_pipeline(args)
+    except PipelineError as err:
+        print(f'mimb-pipeline: error: {err}', file=sys.stderr)
+        return 1
+    from benchmarks.leaderboard import build_leaderboard, write_tables
+    table = build_leaderboard([args.runs_root, summary['work_dir']])
+    paths = write_tables(table, args.results)
+    print(f'[pipeline] summary: '
+          f"{osp.join(summary['work_dir'], PIPELINE_SUMMARY)}")
+    print('[pipeline] leaderboard: ' + ', '.join(paths))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Measure one training step of a config, side by side with a baseline.
+
+For each config (the candidate and, with ``--baseline``, a baseline in the
+same invocation) a fresh process builds the model and the config's optimizer
+wrapper, runs ``--warmup`` untimed and ``--steps`` timed
+``model.train_step`` calls on a synthetic uint8 batch, and reports the
+median step time, images/s, peak memory (CUDA allocator peak or the
+process's max RSS on CPU), FLOPs per step (``torch.utils.flop_counter``),
+the achieved FLOP/s, and the fraction of the machine's measured fp32 matmul
+peak (MFU). Ratios candidate / baseline are printed and, with ``--out``,
+written as CSV and Markdown.
+
+Usage: ``mimb-step-bench CONFIG [--baseline CONFIG] --batch-size 8``
+"""
+import argparse
+import multiprocessing as mp
+import os.path as osp
+import statistics
+import sys
+import time
+from typing import List, Optional
+
+import pandas as pd
+import torch
+
+
+def matmul_peak_flops(device: str, n: int = 2048,
+                      seconds: float = 1.0) -> float:
+    """Measured fp32 matmul throughput of the device (FLOP/s)."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    a @ b  # warm-up
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        reps += 1
+        if device == 'cuda':
+            torch.cuda.synchronize()
+    return 2 * n**3 * reps / (time.perf_counter() - start)
+
+
+def _synthetic_batch(batch_size: int, img_size: int,
+                     num_classes: int) -> dict:
+    from mmpretrain.structures import DataSample
+    gen = torch.Generator().manual_seed(0)
+    inputs = [torch.randint(0, 256, (3, img_size, img_size), generator=gen,
+                            dtype=torch.uint8) for _ in range(batch_size)]
+    samples = [DataSample().set_gt_label(int(i) % num_classes)
+               for i in range(batch_size)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _build(config: str, device: str, cfg_options: Optional[dict]):
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    import backbones  # noqa: F401  registers the suite's modules
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    backbone_init = model_cfg.get('backbone', {}).get('init_cfg')
+    if isinstance(backbone_init, dict) and backbone_init.get(
+            'type') == 'Pretrained':
+        model_cfg.backbone.init_cfg = None  # random weights time the same
+    model = MODELS.build(model_cfg).to(device)
+    model.init_weights()
+    optim_cfg = cfg.optim_wrapper.copy()
+    if device == 'cpu' and optim_cfg.get('type') == 'AmpOptimWrapper':
+        # AMP needs an accelerator; time the fp32 step of the same optimizer.
+        optim_cfg.type = 'OptimWrapper'
+        optim_cfg.pop('dtype', None)
+        optim_cfg.pop('loss_scale', None)
+    return cfg, model, build_optim_wrapper(model, optim_cfg)
+
+
+def measure(config: str, batch_size: int, img_size: Optional[int],
+            steps: int, warmup: int, device: str,
+            cfg_options: Optional[dict] = None) -> dict:
+    """Time ``steps`` training steps of ``config`` in this process."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from backbones.hooks import peak_memory_mb
+    torch.manual_seed(0)
+    cfg, model, optim = _build(config, device, cfg_options)
+    backbone = cfg.model.get('backbone', {})
+    img_size = img_size or backbone.get('img_size', 224)
+    num_classes = cfg.model.get('head', {}).get('num_classes') or 1000
+    data = _synthetic_batch(batch_size, img_size, num_classes)
+    model.train()
+    for _ in range(warmup):
+        model.train_step(data, optim)
+    with FlopCounterMode(display=False) as counter:
+        model.train_step(data, optim)
+    flops = counter.get_total_flops()
+    times = []
+    for _ in range(steps):
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        model.train_step(data, optim)
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    step = statistics.median(times)
+    return dict(config=osp.basename(config), batch_size=batch_size,
+                img_size=img_size, step_time_s=step,
+                images_per_s=batch_size / step,
+                peak_memory_mb=peak_memory_mb(device),
+                flops_per_step=flops, achieved_flops=flops / step)
+
+
+def _child(queue, *args) -> None:
+    try:
+        queue.put(('ok', measure(*args)))
+    except BaseException as err:  # reported by the parent
+        queue.put(('error', f'{type(err).__name__}: {err}'))
+
+
+def measure_in_subprocess(*args) -> dict:
+    """:func:`measure` in a fresh process, so peak memory is its own."""
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(queue, *args))
+    proc.start()
+    status, payload = queue.get()
+    proc.join()
+    if status != 'ok':
+        raise RuntimeError(f'benchmark of {args[0]} failed: {payload}')
+    return payload
+
+
+def compare(configs: List[str], labels: List[str], batch_size: int,
+            img_size: Optional[int], steps: int, warmup: int,
+            device: str) -> pd.DataFrame:
+    """Measure each config; the first row is the candidate, the last the
+    baseline; adds MFU and the ratio columns against the baseline."""
+    peak = matmul_peak_flops(device)
+    rows = []
+    for label, config in zip(labels, configs):
+        print(f'[step-bench] {label}: {config}', flush=True)
+        row = measure_in_subprocess(config, batch_size, img_size, steps,
+                                    warmup, device)
+        rows.append(dict(case=label, **row))
+    table = pd.DataFrame(rows)
+    table['device'] = device
+    table['matmul_peak_flops'] = peak
+    table['mfu'] = table['achieved_flops'] / peak
+    base = table.iloc[-1]
+    for col in ('step_time_s', 'images_per_s', 'peak_memory_mb'):
+        table[f'{col}_vs_baseline'] = table[col] / base[col]
+    return table
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog='mimb-step-bench', description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('config')
+    parser.add_argument('--baseline', help='baseline config, same run')
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--img-size', type=int,
+                        help='default: model.backbone.img_size or 224')
+    parser.add_argument('--steps', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--device', default=('cuda' if
+                        torch.cuda.is_available() else 'cpu'))
+    parser.add_argument('--name', default='step_bench',
+                        help='output file stem under --out')
+    parser.add_argument('--out', help='write <name>.csv/.md here')
+    args = parser.parse_args(argv)
+    if args.batch_size < 1 or args.steps < 1:
+        parser.error('--batch-size and --steps must be >= 1')
+    configs = [args.config] + ([args.baseline] if args.baseline else [])
+    labels = ['candidate'] + (['baseline'] if args.baseline else [])
+    table = compare(configs, labels, args.batch_size, args.img_size,
+                    args.steps, args.warmup, args.device)
+    shown = ['case', 'config', 'batch_size', 'img_size', 'step_time_s',
+             'images_per_s', 'peak_memory_mb', 'achieved_flops', 'mfu',
+             'step_time_s_vs_baseline', 'peak_memory_mb_vs_baseline']
+    print(table[shown].to_markdown(index=False, floatfmt='.4g'))
+    if args.out:
+        from backbones.fileio import atomic_write_text
+        atomic_write_text(osp.join(args.out, f'{args.name}.csv'),
+                           table.to_csv(index=False))
+        atomic_write_text(osp.join(args.out, f'{args.name}.md'),
+                           table[shown].to_markdown(index=False,
+                                                    floatfmt='.4g') + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,49 @@
+# Smoke variant of the plain-ViT linear probe: frozen tiny ViT, cls token
+# after the final norm, BatchNorm (no affine) + linear head, LARS.
+_base_ = [
+    './vit-base-p16_8xb2048-linear-coslr-90e_in1k.py',
+    '../../_base_/tiny_imagenet.py',
+]
+model = dict(
+    backbone=dict(
+        arch={{_base_.tiny_vit_arch}},
+        img_size={{_base_.tiny_img_size}},
+        patch_size={{_base_.tiny_patch_size}},
+        frozen_stages=4),
+    neck=dict(input_features=64),
+    head=dict(num_classes={{_base_.tiny_num_classes}}, in_channels=64))
+data_preprocessor = dict(num_classes={{_base_.tiny_num_classes}})
+tiny_dataset = dict(data_root={{_base_.tiny_imagenet_root}},
+                    metainfo=dict(classes={{_base_.tiny_classes}}))
+train_dataloader = dict(
+    batch_size=32, num_workers=0, persistent_workers=False,
+    dataset=dict(
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='RandomResizedCrop', scale={{_base_.tiny_img_size}},
+                 backend='pillow', interpolation='bicubic'),
+            dict(type='RandomFlip', prob=0.5),
+            dict(type='PackInputs'),
+        ],
+        **tiny_dataset))
+val_dataloader = dict(
+    batch_size=64, num_workers=0, persistent_workers=False,
+    dataset=dict(pipeline={{_base_.tiny_test_pipeline}}, **tiny_dataset))
+test_dataloader = val_dataloader
+max_epochs = 10
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='LARS', lr=0.1 * 32 / 256 * 8, weight_decay=0.0,
+                   momentum=0.9))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, by_epoch=True,
+         begin=1, end=max_epochs, eta_min=0.0, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+auto_scale_lr = dict(base_batch_size=32)

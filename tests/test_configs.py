@@ -1,0 +1,76 @@
+"""Every config in configs/ parses; every non-base config builds its model
+and names downstream protocols that exist."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from conftest import CONFIGS
+
+ALL = sorted(glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True))
+RUNNABLE = [p for p in ALL if '_base_' not in p.split(osp.sep)]
+
+
+def rel(path):
+    return osp.relpath(path, CONFIGS)
+
+
+def test_configs_exist():
+    assert len(RUNNABLE) >= 13
+
+
+@pytest.mark.parametrize('path', ALL, ids=rel)
+def test_parses(path):
+    Config.fromfile(path)
+
+
+@pytest.mark.parametrize('path', RUNNABLE, ids=rel)
+def test_builds_model(path):
+    import backbones  # noqa: F401
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports.imports == ['backbones']
+    assert any(h.type == 'RunSummaryHook' for h in cfg.custom_hooks)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor'):
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
+    assert sum(p.numel() for p in model.parameters()) > 0
+    for rel_path in (cfg.get('mimb_downstream') or {}).values():
+        target = osp.normpath(osp.join(osp.dirname(path), rel_path))
+        assert osp.isfile(target), f'{rel(path)} names missing {rel_path}'
+    if cfg.get('mimb_smoke'):
+        assert osp.isfile(osp.join(osp.dirname(path), cfg.mimb_smoke))
+
+
+@pytest.mark.parametrize('path', [p for p in RUNNABLE if 'tiny' not in p],
+                         ids=rel)
+def test_real_configs_keep_published_recipe(path):
+    cfg = Config.fromfile(path)
+    if cfg.mimb_stage == 'pretrain':
+        opt = cfg.optim_wrapper
+        assert opt.type == 'AmpOptimWrapper' and opt.dtype == 'bfloat16'
+        assert opt.optimizer.lr == pytest.approx(1.5e-4 * 4096 / 256)
+        assert opt.optimizer.betas == (0.9, 0.95)
+        assert opt.optimizer.weight_decay == 0.05
+        assert cfg.train_dataloader.batch_size == 512
+        assert cfg.auto_scale_lr.base_batch_size == 4096
+        assert cfg.param_scheduler[0].end == 40
+        assert cfg.model.backbone.mask_ratio == 0.75
+        assert cfg.model.head.norm_pix is True
+    elif cfg.mimb_stage == 'finetune':
+        large = 'large' in path
+        assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == (
+            0.75 if large else 0.65)
+        assert cfg.model.backbone.drop_path_rate == (0.2 if large else 0.1)
+        assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
+    elif cfg.mimb_stage == 'linear':
+        assert cfg.optim_wrapper.optimizer.type == 'LARS'
+        assert cfg.model.neck.type == 'ClsBatchNormNeck'
+        assert cfg.model.backbone.frozen_stages == (
+            24 if 'large' in path else 12)
+    else:
+        assert cfg.test_cfg.type == 'KNNTestLoop'

@@ -1,0 +1,83 @@
+"""The smoke pipeline end to end: MAE pretraining -> fine-tune, linear
+probe, kNN -> pipeline summary -> leaderboard, through the real commands."""
+import json
+import os
+import os.path as osp
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import CONFIGS, run_cli
+
+REAL = osp.join(CONFIGS, 'mae', 'mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py')
+
+
+@pytest.fixture(scope='module')
+def smoke_run(tiny_data, tmp_path_factory):
+    cwd = tmp_path_factory.mktemp('pipeline')
+    os.makedirs(cwd / 'data')
+    os.symlink(tiny_data, cwd / 'data' / 'tiny')
+    proc = run_cli([sys.executable, '-m', 'benchmarks.pipeline', REAL,
+                    '--smoke', '--runs-root', 'runs', '--results',
+                    'results'], cwd=str(cwd), timeout=1500)
+    return cwd, proc
+
+
+def test_all_stages_ran_with_metrics_and_cost(smoke_run):
+    cwd, proc = smoke_run
+    run = cwd / 'runs' / 'mae_vit-tiny-p4_30e_seed0'
+    summary = json.loads((run / 'pipeline_summary.json').read_text())
+    assert summary['method'] == 'mae' and summary['smoke'] is True
+    stages = summary['stages']
+    assert list(stages) == ['pretrain', 'finetune', 'linear', 'knn']
+    assert all(s['finished'] for s in stages.values())
+    pre = stages['pretrain']
+    cost = pre['cost']
+    assert cost['device'] == 'cpu' and cost['num_devices'] == 1
+    assert cost['epochs'] == 30 and cost['iterations'] == 300
+    assert cost['images'] == 30 * 320
+    assert 0 < cost['train_time_s'] <= cost['wall_time_s']
+    assert cost['images_per_s'] > 0 and cost['peak_memory_mb'] > 100
+    assert cost['device_hours'] == pytest.approx(cost['wall_time_s'] / 3600)
+    curve = [loss for _, loss in pre['loss_curve']]
+    assert len(curve) == 30 and curve[-1] < 0.8 * curve[0]
+    prov = pre['provenance']
+    assert len(prov['config_sha256']) == 64 and prov['seed'] == 0
+    assert prov['versions']['mmpretrain'] == '1.2.0'
+    chance = 100 / 8
+    for stage, key in (('finetune', 'accuracy/top1'),
+                       ('linear', 'accuracy/top1'), ('knn', 'knn/top1')):
+        assert stages[stage]['metrics'][key] > chance, (stage,
+                                                        stages[stage])
+    # every stage loaded the pretrained encoder strictly
+    assert 'strict load of' in (run / 'finetune' / 'stage.log').read_text()
+
+
+def test_leaderboard_row(smoke_run):
+    cwd, _ = smoke_run
+    table = pd.read_csv(cwd / 'results' / 'leaderboard.csv')
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row.method, row.backbone, row.schedule) == ('mae', 'vit-tiny-p4',
+                                                        '30e')
+    assert row.knn_top1 > 12.5 and row.pretrain_images_per_s > 0
+    md = (cwd / 'results' / 'leaderboard.md').read_text()
+    assert md.startswith('| method') and '| mae ' in md
+
+
+def test_rerun_skips_finished_stages(smoke_run):
+    cwd, _ = smoke_run
+    proc = run_cli([sys.executable, '-m', 'benchmarks.pipeline', REAL,
+                    '--smoke', '--runs-root', 'runs', '--results',
+                    'results'], cwd=str(cwd))
+    assert proc.stdout.count('finished before, skipped') == 4
+
+
+def test_bad_config_name_is_reported(tmp_path):
+    bad = tmp_path / 'mymodel.py'
+    bad.write_text("model = dict()\n")
+    proc = run_cli([sys.executable, '-m', 'benchmarks.pipeline', str(bad)],
+                   check=False)
+    assert proc.returncode == 1
+    assert 'does not follow' in proc.stderr

@@ -1,0 +1,23 @@
+"""The step benchmark measures a real training step (sanity, not speed)."""
+from benchmarks.step_bench import main, matmul_peak_flops, measure
+from conftest import SMOKE_PRETRAIN
+
+
+def test_measure_smoke_step():
+    row = measure(SMOKE_PRETRAIN, batch_size=4, img_size=None, steps=2,
+                  warmup=1, device='cpu')
+    assert row['img_size'] == 32
+    assert row['step_time_s'] > 0 and row['images_per_s'] > 0
+    assert row['flops_per_step'] > 1e6 and row['peak_memory_mb'] > 0
+
+
+def test_matmul_peak_is_positive():
+    assert matmul_peak_flops('cpu', n=256, seconds=0.1) > 1e6
+
+
+def test_side_by_side_writes_ratio(tmp_path):
+    assert main([SMOKE_PRETRAIN, '--baseline', SMOKE_PRETRAIN,
+                 '--batch-size', '2', '--steps', '1', '--warmup', '0',
+                 '--out', str(tmp_path), '--name', 'same']) == 0
+    text = (tmp_path / 'same.csv').read_text()
+    assert 'step_time_s_vs_baseline' in text
