@@ -17,6 +17,7 @@ idempotent.
 """
 import os.path as osp
 import pickle
+import re
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -29,9 +30,6 @@ from mmengine.runner import CheckpointLoader
 # numpy arrays (ndarray + dtype + the reconstruct helper) and numpy scalars.
 # None of them executes code when unpickled: the restricted unpickler only
 # calls allow-listed callables, and these build arrays from raw bytes.
-# numpy 2 pickles a dtype as ``getattr(numpy.dtypes, 'Float64DType')``-style
-# references only for its own classes; ``builtins.getattr`` is NOT listed:
-# it would let a file reach any attribute of any allowed object.
 MMENGINE_SAFE_GLOBALS = (
     HistoryBuffer,
     np.ndarray,
@@ -48,6 +46,22 @@ MMENGINE_SAFE_GLOBALS = (
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a global outside the allow-list."""
+
+
+def history_buffer_getattr(obj: Any, name: str) -> Callable:
+    """The one use of ``builtins.getattr`` that MMEngine pickles.
+
+    A HistoryBuffer pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. Allowing the real ``getattr`` would
+    let a file reach any attribute of any allowed object, so the name
+    ``builtins.getattr`` is bound to this function, which resolves only
+    HistoryBuffer's registered statistics methods.
+    """
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise UnsafeCheckpointError(
+        f'getattr({getattr(obj, "__name__", type(obj).__name__)}, {name!r}) '
+        'is not allowed in a checkpoint')
 
 
 def safe_torch_load(filename: str,
@@ -71,7 +85,9 @@ def safe_torch_load(filename: str,
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} can not be found.')
-    with torch.serialization.safe_globals(list(MMENGINE_SAFE_GLOBALS)):
+    allowed = [*MMENGINE_SAFE_GLOBALS,
+               (history_buffer_getattr, 'builtins.getattr')]
+    with torch.serialization.safe_globals(allowed):
         try:
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
@@ -81,7 +97,13 @@ def safe_torch_load(filename: str,
                 'that is not on the allow-list of classes MMEngine stores '
                 '(backbones.compat.MMENGINE_SAFE_GLOBALS). If you trust the '
                 'file, re-save its tensors with torch.save(state_dict). '
-                f'torch said: {str(err).splitlines()[0]}') from err
+                f'torch said: {_reason(err)}') from err
+
+
+def _reason(err: Exception) -> str:
+    """The unpickler's own sentence out of torch's long message."""
+    found = re.search(r'WeightsUnpickler error:\s*([^\n]+)', str(err))
+    return found.group(1) if found else str(err).splitlines()[0]
 
 
 def _load_from_local(filename: str, map_location=None) -> Any:

@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
+import backbones  # noqa: F401  registers the hooks
 from backbones.hooks import NonFiniteLossError, RNGStateHook
 
 
@@ -41,12 +42,12 @@ def test_nan_loss_stops_the_run(tmp_path):
         model=Blowup(), work_dir=str(tmp_path),
         train_dataloader=dict(dataset=Points(), batch_size=2,
                               sampler=dict(type='DefaultSampler',
-                                           shuffle=False)),
+                                           shuffle=False),
+                              collate_fn=dict(type='default_collate')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=True, max_epochs=2),
         custom_hooks=[dict(type='NonFiniteLossHook')],
-        default_hooks=dict(checkpoint=None),
-        custom_imports=dict(imports=['backbones']))
+        default_hooks=dict(checkpoint=None))
     with pytest.raises(NonFiniteLossError,
                        match=r'iteration 3 \(epoch 1\).*loss'):
         runner.train()

@@ -8,8 +8,13 @@ tiny_classes = ('circle', 'square', 'triangle', 'diamond', 'cross', 'star',
 tiny_num_classes = 8
 tiny_img_size = 32
 tiny_patch_size = 4
+# `_delete_` because it replaces an arch name ('b', 'base') of the recipe.
 tiny_vit_arch = dict(
-    embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=256)
+    _delete_=True,
+    embed_dims=64,
+    num_layers=4,
+    num_heads=4,
+    feedforward_channels=256)
 tiny_test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeEdge', scale=37, edge='short', backend='pillow',
