@@ -44,6 +44,9 @@ MMENGINE_SAFE_GLOBALS = (
 )
 
 
+HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a global outside the allow-list."""
 
@@ -55,9 +58,12 @@ def history_buffer_getattr(obj: Any, name: str) -> Callable:
     ``getattr(HistoryBuffer, 'mean')``. Allowing the real ``getattr`` would
     let a file reach any attribute of any allowed object, so the name
     ``builtins.getattr`` is bound to this function, which resolves only
-    HistoryBuffer's registered statistics methods.
+    HistoryBuffer's statistics methods: the built-in ones (registered only
+    once a buffer has been created in this process) and any registered by
+    ``HistoryBuffer.register_statistics``.
     """
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    if obj is HistoryBuffer and (name in HISTORY_BUFFER_STATISTICS or
+                                 name in HistoryBuffer._statistics_methods):
         return getattr(obj, name)
     raise UnsafeCheckpointError(
         f'getattr({getattr(obj, "__name__", type(obj).__name__)}, {name!r}) '

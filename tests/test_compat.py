@@ -49,9 +49,11 @@ def test_default_torch_load_rejects_mmengine_checkpoints(tmp_path):
         torch.load(path)
 
 
-def test_loader_reads_mmengine_checkpoints(tmp_path):
+def test_loader_reads_mmengine_checkpoints(tmp_path, monkeypatch):
     path = str(tmp_path / 'epoch_2.pth')
     mmengine_like_checkpoint(path)
+    # as in a fresh process, where no HistoryBuffer registered its methods
+    monkeypatch.setattr(HistoryBuffer, '_statistics_methods', {})
     ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     buf = ckpt['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer)

@@ -10,6 +10,9 @@ _base_ = [
 ]
 mimb_stage = 'pretrain'
 optim_wrapper = dict(dtype='bfloat16')
+# mmengine adds `_scope_` to every typed dict of a `pkg::` base and then
+# passes it to the collate function, which rejects it: restate it here.
+train_dataloader = dict(collate_fn=dict(_delete_=True, type='default_collate'))
 # The plain-ViT protocols this encoder is transferred with (mimb-pipeline),
 # paths relative to this file, and the smoke variant used by --smoke.
 mimb_downstream = dict(
