@@ -39,15 +39,19 @@ def matmul_peak_flops(device: str, n: int = 2048,
     return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
-def _synthetic_batch(batch_size: int, img_size: int,
+def _synthetic_batch(cfg, batch_size: int, img_size: int,
                      num_classes: int) -> dict:
+    """A batch as the config's dataloader would collate it."""
+    from mmengine.registry import FUNCTIONS
     from mmpretrain.structures import DataSample
     gen = torch.Generator().manual_seed(0)
-    inputs = [torch.randint(0, 256, (3, img_size, img_size), generator=gen,
-                            dtype=torch.uint8) for _ in range(batch_size)]
-    samples = [DataSample().set_gt_label(int(i) % num_classes)
+    samples = [dict(inputs=torch.randint(0, 256, (3, img_size, img_size),
+                                         generator=gen, dtype=torch.uint8),
+                    data_samples=DataSample().set_gt_label(i % num_classes))
                for i in range(batch_size)]
-    return dict(inputs=inputs, data_samples=samples)
+    collate = (cfg.get('train_dataloader') or {}).get('collate_fn') or {}
+    collate_fn = FUNCTIONS.get(collate.get('type', 'pseudo_collate'))
+    return collate_fn(samples)
 
 
 def _build(config: str, device: str, cfg_options: Optional[dict]):
@@ -90,7 +94,7 @@ def measure(config: str, batch_size: int, img_size: Optional[int],
     backbone = cfg.model.get('backbone', {})
     img_size = img_size or backbone.get('img_size', 224)
     num_classes = cfg.model.get('head', {}).get('num_classes') or 1000
-    data = _synthetic_batch(batch_size, img_size, num_classes)
+    data = _synthetic_batch(cfg, batch_size, img_size, num_classes)
     model.train()
     for _ in range(warmup):
         model.train_step(data, optim)
