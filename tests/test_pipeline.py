@@ -30,7 +30,7 @@ def test_all_stages_ran_with_metrics_and_cost(smoke_run):
     summary = json.loads((run / 'pipeline_summary.json').read_text())
     assert summary['method'] == 'mae' and summary['smoke'] is True
     stages = summary['stages']
-    assert list(stages) == ['pretrain', 'finetune', 'linear', 'knn']
+    assert set(stages) == {'pretrain', 'finetune', 'linear', 'knn'}
     assert all(s['finished'] for s in stages.values())
     pre = stages['pretrain']
     cost = pre['cost']
