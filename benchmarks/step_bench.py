@@ -56,10 +56,13 @@ def _synthetic_batch(cfg, batch_size: int, img_size: int,
 
 def _build(config: str, device: str, cfg_options: Optional[dict]):
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
     import backbones  # noqa: F401  registers the suite's modules
+    # A quiet current logger: no per-parameter init tables on the console.
+    MMLogger.get_instance('mimb-step-bench', log_level='WARNING')
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
