@@ -220,7 +220,8 @@ class RunSummaryHook(Hook):
         n_dev = get_world_size()
         last_ckpt = osp.join(runner.work_dir, 'last_checkpoint')
         checkpoint = (open(last_ckpt).read().strip()
-                      if osp.isfile(last_ckpt) else runner.cfg.get('load_from'))
+                      if osp.isfile(last_ckpt) else
+                      runner.cfg.get('load_from'))
         return dict(
             stage=self.stage,
             finished=finished,

@@ -1,1 +1,1 @@
-"""Benchmark suite commands: tiny data, pipeline, leaderboard, step benchmark."""
+"""The suite's commands: tiny data, pipeline, leaderboard, step benchmark."""

@@ -60,7 +60,9 @@ def _build(config: str, device: str, cfg_options: Optional[dict]):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
+
     import backbones  # noqa: F401  registers the suite's modules
+
     # A quiet current logger: no per-parameter init tables on the console.
     MMLogger.get_instance('mimb-step-bench', log_level='WARNING')
     cfg = Config.fromfile(config)
@@ -189,14 +191,13 @@ def main(argv=None) -> int:
     shown = ['case', 'config', 'batch_size', 'img_size', 'step_time_s',
              'images_per_s', 'peak_memory_mb', 'achieved_flops', 'mfu',
              'step_time_s_vs_baseline', 'peak_memory_mb_vs_baseline']
-    print(table[shown].to_markdown(index=False, floatfmt='.4g'))
+    markdown = table[shown].to_markdown(index=False, floatfmt='.4g') + '\n'
+    print(markdown, end='')
     if args.out:
         from backbones.fileio import atomic_write_text
         atomic_write_text(osp.join(args.out, f'{args.name}.csv'),
-                           table.to_csv(index=False))
-        atomic_write_text(osp.join(args.out, f'{args.name}.md'),
-                           table[shown].to_markdown(index=False,
-                                                    floatfmt='.4g') + '\n')
+                          table.to_csv(index=False))
+        atomic_write_text(osp.join(args.out, f'{args.name}.md'), markdown)
     return 0
 
 

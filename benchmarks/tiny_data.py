@@ -2,10 +2,11 @@
 
 Three data sets, deterministic for a given seed:
 
-* ``imagenet/``: ``train/<wnid>/<wnid>_<i>.JPEG``, ``val/ILSVRC2012_val_*.JPEG``
-  and ``meta/{train,val}.txt`` (``path label`` lines), as mmpretrain's
-  ``ImageNet`` dataset reads them. Class ``c`` is shape ``c`` in hue ``c``
-  (jittered) over a random texture, so classes are learnable from both cues.
+* ``imagenet/``: ``train/<wnid>/<wnid>_<i>.JPEG``,
+  ``val/ILSVRC2012_val_*.JPEG`` and ``meta/{train,val}.txt`` (``path label``
+  lines), as mmpretrain's ``ImageNet`` dataset reads them. Class ``c`` is
+  shape ``c`` in hue ``c`` (jittered) over a random texture, so classes are
+  learnable from both cues.
 * ``coco/``: ``annotations/instances_{train,val}2017.json`` with polygons,
   boxes, mask areas and ``iscrowd``, and ``{train,val}2017/*.jpg``: 1-4
   non-overlapping shapes per image, one category per shape.

@@ -64,7 +64,8 @@ def test_shape_mismatch_names_the_checkpoint(tmp_path):
                                   feedforward_channels=64))
     dst = VisionTransformer(**TINY, init_cfg=dict(
         type='Pretrained', checkpoint=path, prefix='backbone.'))
-    with pytest.raises(BackboneKeysError, match=r'(?s)wide\.pth.*size mismatch for cls_token'):
+    with pytest.raises(BackboneKeysError,
+                       match=r'(?s)wide\.pth.*size mismatch for cls_token'):
         dst.init_weights()
 
 

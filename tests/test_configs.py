@@ -28,8 +28,9 @@ def test_parses(path):
 
 @pytest.mark.parametrize('path', RUNNABLE, ids=rel)
 def test_builds_model(path):
-    import backbones  # noqa: F401
     from mmpretrain.registry import MODELS
+
+    import backbones  # noqa: F401
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports == ['backbones']
     assert any(h.type == 'RunSummaryHook' for h in cfg.custom_hooks)

@@ -1,6 +1,4 @@
 """The leaderboard from fixture summaries, malformed ones included."""
-import json
-
 import pandas as pd
 
 from backbones.fileio import atomic_write_json

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import CONFIGS, run_cli
 
-REAL = osp.join(CONFIGS, 'mae', 'mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py')
+REAL = osp.join(CONFIGS, 'mae',
+                'mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py')
 
 
 @pytest.fixture(scope='module')

@@ -45,8 +45,8 @@ def test_imagenet_layout_loads_in_mmpretrain(tiny_data):
 
 def test_coco_layout_loads_in_mmdet_and_pycocotools(tiny_data):
     from mmdet.datasets import CocoDataset
-    from pycocotools.coco import COCO
     from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
     root = osp.join(tiny_data, 'coco')
     ann = osp.join(root, 'annotations', 'instances_val2017.json')
     coco = COCO(ann)
