@@ -1,5 +1,5 @@
 # Weighted kNN (k=20, T=0.07, cosine) top-1 on frozen features of a
-# plain-ViT-base /16 encoder: the cls token after the final norm, bank = the
+# plain-ViT-B/16 encoder: the cls token after the final norm, bank = the
 # ImageNet train split, queries = val, both resized to 256 and centre-cropped
 # to 224. mmpretrain has no kNN for ViTs; backbones.knn.KNNTestLoop does it.
 # Run: mim test mmpretrain <this config> --checkpoint <pretrain checkpoint>
