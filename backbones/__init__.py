@@ -6,6 +6,11 @@
   (:mod:`backbones.compat`),
 * replaces MMEngine's ``Pretrained`` initializer by a strict one for prefixed
   loads (:mod:`backbones.checkpoint`),
+* registers the dense plain-ViT backbone ``WindowedViT``
+  (:mod:`backbones.windowed_vit`), ViTDet's simple feature pyramid for mmdet
+  (:mod:`backbones.simple_fpn`) and layer-wise lr decay for detectors and
+  segmentors (:mod:`backbones.layer_decay`),
+* converts released checkpoints (:mod:`backbones.converters`),
 * registers the suite's hooks (:mod:`backbones.hooks`), the kNN evaluation
   loop (:mod:`backbones.knn`) and an image loader whose errors name the file
   (:mod:`backbones.transforms`).
@@ -15,12 +20,17 @@ from .checkpoint import BackboneKeysError, StrictPretrainedInit
 from .hooks import (NonFiniteLossError, NonFiniteLossHook, RNGStateHook,
                     RunSummaryHook)
 from .knn import KNNTestLoop
+from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
+from .simple_fpn import SimpleFeaturePyramid
 from .transforms import CorruptImageError, NamedLoadImageFromFile
+from .windowed_vit import WindowedViT
 
 compat.install()
 
 __all__ = [
-    'BackboneKeysError', 'CorruptImageError', 'KNNTestLoop',
-    'NamedLoadImageFromFile', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'RNGStateHook', 'RunSummaryHook', 'StrictPretrainedInit'
+    'BackboneKeysError', 'BackboneLayerDecayOptimWrapperConstructor',
+    'CorruptImageError', 'KNNTestLoop', 'NamedLoadImageFromFile',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook',
+    'RunSummaryHook', 'SimpleFeaturePyramid', 'StrictPretrainedInit',
+    'WindowedViT'
 ]

@@ -53,7 +53,7 @@ class NonFiniteLossHook(Hook):
                          data_batch=None, outputs: Optional[dict] = None):
         if not outputs:
             return
-        values = {k: float(v) for k, v in outputs.items()
+        values = {k: float(v.detach()) for k, v in outputs.items()
                   if 'loss' in k and torch.is_tensor(v)}
         bad = {k: v for k, v in values.items()
                if not torch.isfinite(torch.tensor(v))}
@@ -195,7 +195,7 @@ class RunSummaryHook(Hook):
         if isinstance(data_batch, dict) and 'inputs' in data_batch:
             self._images += len(data_batch['inputs']) * get_world_size()
         if outputs and 'loss' in outputs:
-            self._epoch_losses.append(float(outputs['loss']))
+            self._epoch_losses.append(float(outputs['loss'].detach()))
 
     def after_train_epoch(self, runner) -> None:
         self._train_time += time.perf_counter() - self._epoch_start

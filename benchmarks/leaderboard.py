@@ -20,11 +20,14 @@ import pandas as pd
 from backbones.fileio import atomic_write_text
 
 PIPELINE_SUMMARY = 'pipeline_summary.json'
-# column -> (stage, metric key written by the evaluator)
+# column -> (stage, metric key written by the evaluator, factor to percent)
 METRICS = {
-    'ft_top1': ('finetune', 'accuracy/top1'),
-    'linear_top1': ('linear', 'accuracy/top1'),
-    'knn_top1': ('knn', 'knn/top1'),
+    'ft_top1': ('finetune', 'accuracy/top1', 1),
+    'linear_top1': ('linear', 'accuracy/top1', 1),
+    'knn_top1': ('knn', 'knn/top1', 1),
+    'coco_box_ap': ('det', 'coco/bbox_mAP', 100),  # CocoMetric: 0..1
+    'coco_mask_ap': ('det', 'coco/segm_mAP', 100),
+    'ade20k_miou': ('seg', 'mIoU', 1),
 }
 KEY = ['method', 'backbone', 'schedule', 'seed']
 
@@ -59,9 +62,9 @@ def summary_to_row(summary: dict, path: str) -> dict:
         pretrain_peak_memory_mb=cost.get('peak_memory_mb'),
         pretrain_epochs=cost.get('epochs'),
     )
-    for column, (stage, metric) in METRICS.items():
-        row[column] = ((stages.get(stage) or {}).get('metrics')
-                       or {}).get(metric)
+    for column, (stage, metric, factor) in METRICS.items():
+        value = ((stages.get(stage) or {}).get('metrics') or {}).get(metric)
+        row[column] = None if value is None else value * factor
     versions = prov.get('versions') or {}
     row.update(
         config=prov.get('config') or summary.get('pretrain_config'),

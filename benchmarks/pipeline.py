@@ -7,6 +7,9 @@ would type (so every stage can be rerun by hand from the printed line):
 2. ``finetune`` / ``linear``: ``mim train mmpretrain <protocol config>
    --cfg-options model.backbone.init_cfg.checkpoint=<pretrain checkpoint>``;
 3. ``knn``: ``mim test mmpretrain <knn config> --checkpoint <checkpoint>``;
+4. ``det`` / ``seg``: ``mim train mmdet|mmseg <protocol config>
+   --cfg-options model.backbone.init_cfg.checkpoint=<checkpoint>`` (COCO
+   Mask R-CNN box/mask AP from pycocotools, ADE20K UperNet mIoU);
 
 then gathers each stage's ``run_summary.json`` (metrics and cost) into
 ``<work-dir>/pipeline_summary.json`` and rebuilds the leaderboard under
@@ -33,8 +36,11 @@ from typing import Dict, List, Optional
 
 from mmengine.config import Config
 
-STAGES = ('pretrain', 'finetune', 'linear', 'knn')
+STAGES = ('pretrain', 'finetune', 'linear', 'knn', 'det', 'seg')
 TEST_STAGES = ('knn', )
+PACKAGE = dict(det='mmdet', seg='mmseg')  # the others: mmpretrain
+# stages whose config takes the pretrained encoder through init_cfg
+INIT_STAGES = ('finetune', 'linear', 'det', 'seg')
 SUMMARY_FILE = 'run_summary.json'
 TINY_DATA = osp.join('data', 'tiny')
 PIPELINE_SUMMARY = 'pipeline_summary.json'
@@ -91,7 +97,8 @@ def stage_command(stage: str, config: str, work_dir: str,
                   checkpoint: Optional[str], args) -> List[str]:
     """The ``mim`` command line of one stage."""
     mode = 'test' if stage in TEST_STAGES else 'train'
-    cmd = [sys.executable, '-m', 'mim', mode, 'mmpretrain', config,
+    cmd = [sys.executable, '-m', 'mim', mode,
+           PACKAGE.get(stage, 'mmpretrain'), config,
            '--work-dir', work_dir, '--launcher', args.launcher]
     if args.launcher != 'none':
         cmd += ['--gpus', str(args.gpus)]
@@ -101,7 +108,7 @@ def stage_command(stage: str, config: str, work_dir: str,
     if mode == 'test':
         cmd += ['--checkpoint', checkpoint]
     options = [f'randomness.seed={args.seed}']
-    if stage in ('finetune', 'linear'):
+    if stage in INIT_STAGES:
         options.append(f'model.backbone.init_cfg.checkpoint={checkpoint}')
     if args.tensorboard:
         options.append(TENSORBOARD)

@@ -18,5 +18,9 @@ train_dataloader = dict(collate_fn=dict(_delete_=True, type='default_collate'))
 mimb_downstream = dict(
     finetune='../benchmarks/vit/vit-large-p16_8xb128-coslr-50e_in1k.py',
     linear='../benchmarks/vit/vit-large-p16_8xb2048-linear-coslr-90e_in1k.py',
-    knn='../benchmarks/vit/vit-large-p16_knn-k20_in1k.py')
+    knn='../benchmarks/vit/vit-large-p16_knn-k20_in1k.py',
+    det='../benchmarks/vit/'
+    'mask-rcnn_vit-large-p16-sfp_8xb8-amp-lsj-100e_coco.py',
+    seg='../benchmarks/vit/'
+    'upernet_vit-large-p16-mln_8xb2-amp-160k_ade20k-512x512.py')
 mimb_smoke = './mae_vit-tiny-p4_1xb32-coslr-30e_tiny-in1k-32px.py'

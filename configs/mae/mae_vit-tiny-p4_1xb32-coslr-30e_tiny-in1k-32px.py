@@ -4,7 +4,7 @@
 # masked patches), optimizer and schedule shape; only sizes are smaller.
 _base_ = [
     './mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
-    '../_base_/tiny_imagenet.py',
+    '../_base_/tiny_data.py',
 ]
 model = dict(
     backbone=dict(
@@ -58,5 +58,8 @@ mimb_downstream = dict(
     finetune='../benchmarks/vit/vit-tiny-p4_1xb32-coslr-8e_tiny-in1k-32px.py',
     linear='../benchmarks/vit/'
     'vit-tiny-p4_1xb32-linear-coslr-10e_tiny-in1k-32px.py',
-    knn='../benchmarks/vit/vit-tiny-p4_knn-k20_tiny-in1k-32px.py')
+    knn='../benchmarks/vit/vit-tiny-p4_knn-k20_tiny-in1k-32px.py',
+    det='../benchmarks/vit/mask-rcnn_vit-tiny-p4-sfp_1xb2-6e_tiny-coco-128px.py',
+    seg='../benchmarks/vit/'
+    'upernet_vit-tiny-p4-mln_1xb4-300i_tiny-ade20k-64x64.py')
 mimb_smoke = None

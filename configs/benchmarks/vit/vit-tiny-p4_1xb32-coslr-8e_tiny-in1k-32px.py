@@ -3,7 +3,7 @@
 # label smoothing) on the tiny ViT and the tiny ImageNet, on one CPU.
 _base_ = [
     './vit-base-p16_8xb128-coslr-100e_in1k.py',
-    '../../_base_/tiny_imagenet.py',
+    '../../_base_/tiny_data.py',
 ]
 model = dict(
     backbone=dict(

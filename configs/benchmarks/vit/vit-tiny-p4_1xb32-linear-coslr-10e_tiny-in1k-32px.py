@@ -2,7 +2,7 @@
 # after the final norm, BatchNorm (no affine) + linear head, LARS.
 _base_ = [
     './vit-base-p16_8xb2048-linear-coslr-90e_in1k.py',
-    '../../_base_/tiny_imagenet.py',
+    '../../_base_/tiny_data.py',
 ]
 model = dict(
     backbone=dict(

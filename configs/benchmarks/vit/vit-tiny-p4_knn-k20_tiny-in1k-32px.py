@@ -1,7 +1,7 @@
 # Smoke variant of the kNN protocol on the tiny ViT and the tiny ImageNet.
 _base_ = [
     './vit-base-p16_knn-k20_in1k.py',
-    '../../_base_/tiny_imagenet.py',
+    '../../_base_/tiny_data.py',
 ]
 model = dict(
     backbone=dict(

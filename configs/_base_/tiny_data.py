@@ -1,7 +1,9 @@
-# The tiny ImageNet written by `mimb-data --out data/tiny` (8 classes, 64 px
-# images, meta/{train,val}.txt) and the tiny plain ViT that every smoke
-# config of the ViT family uses (4 layers, 64-d, 4 px patches on 32 px
-# crops: an 8 x 8 grid). Smoke configs inherit this after their real recipe.
+# The tiny data sets written by `mimb-data --out data/tiny` (ImageNet: 8
+# classes of shapes, 64 px; COCO and ADE20K: 128 px scenes of the same 8
+# shapes over textures) and the tiny plain ViT that every smoke config of the
+# ViT family uses (4 layers, 64-d, 4 px patches: an 8 x 8 grid on 32 px
+# classification crops, 32 x 32 on 128 px dense inputs). Smoke configs
+# inherit this after their real recipe.
 tiny_imagenet_root = 'data/tiny/imagenet/'
 tiny_classes = ('circle', 'square', 'triangle', 'diamond', 'cross', 'star',
                 'hexagon', 'bar')
@@ -22,3 +24,7 @@ tiny_test_pipeline = [
     dict(type='CenterCrop', crop_size=32),
     dict(type='PackInputs'),
 ]
+tiny_coco_root = 'data/tiny/coco/'
+tiny_coco_val_ann = tiny_coco_root + 'annotations/instances_val2017.json'
+tiny_ade_root = 'data/tiny/ade/ADEChallengeData2016/'
+tiny_dense_size = 128

@@ -1,0 +1,49 @@
+"""Convert a released checkpoint into the suite's layout.
+
+``mimb-convert mae IN.pth OUT.pth`` reads an official facebookresearch/mae
+checkpoint (pretrained or fine-tuned, timm key layout) and writes
+``{'state_dict': ...}`` with ``backbone.`` / ``neck.`` / ``head.`` keys, which
+every downstream config of the plain-ViT family loads with
+``init_cfg.checkpoint=OUT.pth`` (and ``mimb-pipeline --checkpoint OUT.pth``
+transfers it through every task). A file that is not in the named layout is
+refused with the list of keys it does not recognise; nothing is written.
+"""
+import argparse
+import os.path as osp
+import sys
+
+import torch
+
+from backbones.checkpoint import BackboneKeysError, extract_state_dict
+from backbones.compat import safe_torch_load
+from backbones.converters import convert_official_mae
+
+CONVERTERS = {'mae': convert_official_mae}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog='mimb-convert', description=__doc__.split('\n\n')[0])
+    parser.add_argument('format', choices=sorted(CONVERTERS),
+                        help='layout of the input checkpoint')
+    parser.add_argument('src', help='released checkpoint')
+    parser.add_argument('dst', help='output checkpoint (suite layout)')
+    args = parser.parse_args(argv)
+    if osp.abspath(args.src) == osp.abspath(args.dst):
+        parser.error('src and dst must differ')
+    try:
+        ckpt = safe_torch_load(args.src, map_location='cpu')
+        state = CONVERTERS[args.format](
+            extract_state_dict(ckpt, args.src), args.src)
+    except (BackboneKeysError, FileNotFoundError) as err:
+        print(f'mimb-convert: error: {err}', file=sys.stderr)
+        return 1
+    torch.save({'state_dict': state,
+                'meta': {'converted_from': osp.abspath(args.src),
+                         'format': args.format}}, args.dst)
+    print(f'mimb-convert: {len(state)} tensors -> {args.dst}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
