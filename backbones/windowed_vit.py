@@ -207,7 +207,7 @@ class WindowedViT(VisionTransformer):
                  **kwargs) -> None:
         super().__init__(
             arch=arch, img_size=img_size, patch_size=patch_size,
-            out_indices=out_indices, drop_path_rate=drop_path_rate,
+            out_indices=list(out_indices), drop_path_rate=drop_path_rate,
             final_norm=final_norm, with_cls_token=False, out_type='featmap',
             qkv_bias=qkv_bias, norm_cfg=norm_cfg, **kwargs)
         bad = [i for i in global_attn_indexes

@@ -44,8 +44,13 @@ INIT_STAGES = ('finetune', 'linear', 'det', 'seg')
 SUMMARY_FILE = 'run_summary.json'
 TINY_DATA = osp.join('data', 'tiny')
 PIPELINE_SUMMARY = 'pipeline_summary.json'
-TENSORBOARD = ("visualizer.vis_backends=[dict(type='LocalVisBackend'),"
-               "dict(type='TensorboardVisBackend')]")
+TENSORBOARD_CONFIG = '''# mimb-pipeline --tensorboard: {config} + TensorBoard
+_base_ = [{config!r}]
+visualizer = dict(vis_backends=[
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend'),
+])
+'''
 
 
 class PipelineError(RuntimeError):
@@ -93,9 +98,23 @@ def read_summary(work_dir: str) -> Optional[dict]:
         return None
 
 
+def with_tensorboard(config: str, work_dir: str) -> str:
+    """A config that inherits ``config`` and adds the TensorBoard backend.
+
+    (``--cfg-options`` cannot express a list of dicts.)
+    """
+    path = osp.join(work_dir, 'tensorboard_' + osp.basename(config))
+    os.makedirs(work_dir, exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(TENSORBOARD_CONFIG.format(config=config))
+    return path
+
+
 def stage_command(stage: str, config: str, work_dir: str,
                   checkpoint: Optional[str], args) -> List[str]:
     """The ``mim`` command line of one stage."""
+    if args.tensorboard:
+        config = with_tensorboard(config, work_dir)
     mode = 'test' if stage in TEST_STAGES else 'train'
     cmd = [sys.executable, '-m', 'mim', mode,
            PACKAGE.get(stage, 'mmpretrain'), config,
@@ -110,8 +129,6 @@ def stage_command(stage: str, config: str, work_dir: str,
     options = [f'randomness.seed={args.seed}']
     if stage in INIT_STAGES:
         options.append(f'model.backbone.init_cfg.checkpoint={checkpoint}')
-    if args.tensorboard:
-        options.append(TENSORBOARD)
     return cmd + ['--cfg-options'] + options
 
 

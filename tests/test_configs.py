@@ -73,5 +73,32 @@ def test_real_configs_keep_published_recipe(path):
         assert cfg.model.neck.type == 'ClsBatchNormNeck'
         assert cfg.model.backbone.frozen_stages == (
             24 if 'large' in path else 12)
-    else:
+    elif cfg.mimb_stage == 'knn':
         assert cfg.test_cfg.type == 'KNNTestLoop'
+    elif cfg.mimb_stage == 'det':  # ViTDet
+        large = 'large' in path
+        vit = cfg.model.backbone
+        assert vit.type == 'mmpretrain.WindowedViT' and vit.use_rel_pos
+        assert vit.window_size == 14 and vit.img_size == 1024
+        assert vit.global_attn_indexes == ((5, 11, 17, 23) if large else
+                                           (2, 5, 8, 11))
+        assert vit.drop_path_rate == (0.4 if large else 0.1)
+        assert cfg.model.neck.type == 'SimpleFeaturePyramid'
+        opt = cfg.optim_wrapper
+        assert (opt.optimizer.lr, opt.optimizer.weight_decay) == (1e-4, 0.1)
+        assert opt.paramwise_cfg.layer_decay_rate == (0.8 if large else 0.7)
+        assert cfg.train_dataloader.batch_size * 8 == 64
+        epochs = cfg.train_cfg.max_epochs * cfg.train_dataloader.dataset.times
+        assert epochs == (25 if '25e' in path else 100)
+    else:
+        assert cfg.mimb_stage == 'seg'
+        large = 'large' in path
+        vit = cfg.model.backbone
+        assert vit.window_size == 0 and vit.out_indices == (
+            (7, 11, 15, 23) if large else (3, 5, 7, 11))
+        assert cfg.model.neck.type == 'MultiLevelNeck'
+        assert cfg.optim_wrapper.optimizer.lr == 1e-4
+        assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == (
+            0.75 if large else 0.65)
+        assert cfg.train_cfg.max_iters == 160000
+        assert cfg.crop_size == (512, 512)

@@ -1,5 +1,6 @@
 """The smoke pipeline end to end: MAE pretraining -> fine-tune, linear
-probe, kNN -> pipeline summary -> leaderboard, through the real commands."""
+probe, kNN, Mask R-CNN, UperNet -> pipeline summary -> leaderboard, through
+the real commands."""
 import json
 import os
 import os.path as osp
@@ -31,7 +32,8 @@ def test_all_stages_ran_with_metrics_and_cost(smoke_run):
     summary = json.loads((run / 'pipeline_summary.json').read_text())
     assert summary['method'] == 'mae' and summary['smoke'] is True
     stages = summary['stages']
-    assert set(stages) == {'pretrain', 'finetune', 'linear', 'knn'}
+    assert set(stages) == {'pretrain', 'finetune', 'linear', 'knn', 'det',
+                           'seg'}
     assert all(s['finished'] for s in stages.values())
     pre = stages['pretrain']
     cost = pre['cost']
@@ -51,8 +53,15 @@ def test_all_stages_ran_with_metrics_and_cost(smoke_run):
                        ('linear', 'accuracy/top1'), ('knn', 'knn/top1')):
         assert stages[stage]['metrics'][key] > chance, (stage,
                                                         stages[stage])
-    # every stage loaded the pretrained encoder strictly
-    assert 'strict load of' in (run / 'finetune' / 'stage.log').read_text()
+    # pycocotools box / mask AP (0..1) and mmseg mIoU (0..100) of the
+    # transferred encoder
+    det, seg = stages['det']['metrics'], stages['seg']['metrics']
+    assert det['coco/bbox_mAP'] > 0.02 and det['coco/segm_mAP'] > 0.02, det
+    assert seg['mIoU'] > 0 and seg['aAcc'] > 100 / 12, seg
+    # every transfer stage loaded the pretrained encoder strictly
+    for stage in ('finetune', 'linear', 'det', 'seg'):
+        log = (run / stage / 'stage.log').read_text()
+        assert 'strict load of' in log, stage
 
 
 def test_leaderboard_row(smoke_run):
@@ -63,6 +72,8 @@ def test_leaderboard_row(smoke_run):
     assert (row.method, row.backbone, row.schedule) == ('mae', 'vit-tiny-p4',
                                                         '30e')
     assert row.knn_top1 > 12.5 and row.pretrain_images_per_s > 0
+    assert row.coco_box_ap > 2 and row.coco_mask_ap > 2  # percent
+    assert row.ade20k_miou > 0
     md = (cwd / 'results' / 'leaderboard.md').read_text()
     assert md.startswith('| method') and '| mae ' in md
 
@@ -72,7 +83,7 @@ def test_rerun_skips_finished_stages(smoke_run):
     proc = run_cli([sys.executable, '-m', 'benchmarks.pipeline', REAL,
                     '--smoke', '--runs-root', 'runs', '--results',
                     'results'], cwd=str(cwd))
-    assert proc.stdout.count('finished before, skipped') == 4
+    assert proc.stdout.count('finished before, skipped') == 6
 
 
 def test_bad_config_name_is_reported(tmp_path):
@@ -82,3 +93,16 @@ def test_bad_config_name_is_reported(tmp_path):
                    check=False)
     assert proc.returncode == 1
     assert 'does not follow' in proc.stderr
+
+
+def test_tensorboard_flag_logs_events(tiny_data, tmp_path):
+    from benchmarks.pipeline import parse_args, stage_command
+    os.makedirs(tmp_path / 'data')
+    os.symlink(tiny_data, tmp_path / 'data' / 'tiny')
+    args = parse_args([REAL, '--tensorboard'])
+    smoke = osp.join(CONFIGS, 'mae',
+                     'mae_vit-tiny-p4_1xb32-coslr-30e_tiny-in1k-32px.py')
+    cmd = stage_command('pretrain', smoke, str(tmp_path / 'w'), None, args)
+    run_cli(cmd + ['train_cfg.max_epochs=1'], cwd=str(tmp_path))
+    events = list((tmp_path / 'w').glob('*/vis_data/events.out.tfevents*'))
+    assert events and events[0].stat().st_size > 0

@@ -53,7 +53,7 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     constructor='BackboneLayerDecayOptimWrapperConstructor',
-    optimizer=dict(type='AdamW', lr=6e-4, betas=(0.9, 0.999),
+    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999),
                    weight_decay=0.05),
     paramwise_cfg={{_base_.optim_wrapper.paramwise_cfg}})
 param_scheduler = [
