@@ -6,6 +6,7 @@
   (:mod:`backbones.compat`),
 * replaces MMEngine's ``Pretrained`` initializer by a strict one for prefixed
   loads (:mod:`backbones.checkpoint`),
+* registers EMAE (:mod:`backbones.emae`),
 * registers the dense plain-ViT backbone ``WindowedViT``
   (:mod:`backbones.windowed_vit`), ViTDet's simple feature pyramid for mmdet
   (:mod:`backbones.simple_fpn`) and layer-wise lr decay for detectors and
@@ -17,8 +18,9 @@
 """
 from . import compat
 from .checkpoint import BackboneKeysError, StrictPretrainedInit
+from .emae import EMAE, EMAEViT, parallel_masks
 from .hooks import (NonFiniteLossError, NonFiniteLossHook, RNGStateHook,
-                    RunSummaryHook)
+                    RunSummaryHook, TimeBudgetHook)
 from .knn import KNNTestLoop
 from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
 from .simple_fpn import SimpleFeaturePyramid
@@ -29,8 +31,9 @@ compat.install()
 
 __all__ = [
     'BackboneKeysError', 'BackboneLayerDecayOptimWrapperConstructor',
-    'CorruptImageError', 'KNNTestLoop', 'NamedLoadImageFromFile',
-    'NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook',
-    'RunSummaryHook', 'SimpleFeaturePyramid', 'StrictPretrainedInit',
-    'WindowedViT'
+    'CorruptImageError', 'EMAE', 'EMAEViT', 'KNNTestLoop',
+    'NamedLoadImageFromFile', 'NonFiniteLossError', 'NonFiniteLossHook',
+    'RNGStateHook', 'RunSummaryHook', 'SimpleFeaturePyramid',
+    'StrictPretrainedInit', 'TimeBudgetHook', 'WindowedViT',
+    'parallel_masks'
 ]

@@ -5,6 +5,9 @@
 * :class:`RNGStateHook` stores the torch / numpy / python random states in
   every checkpoint and restores them on resume, so a resumed run draws the
   same masks and augmentations as an uninterrupted one.
+* :class:`TimeBudgetHook` ends training at the first epoch boundary past a
+  wall-clock budget (config key ``mimb_time_budget_s``), for comparisons of
+  methods at equal pretraining time.
 * :class:`RunSummaryHook` measures what a run cost (device type and count,
   wall time, device-hours, images/s, peak memory, iterations, epochs) and
   writes it with the final metrics and provenance to ``run_summary.json`` in
@@ -100,6 +103,35 @@ class RNGStateHook(Hook):
         np.random.set_state(
             (kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
         random.setstate(state['python'])
+
+
+@HOOKS.register_module()
+class TimeBudgetHook(Hook):
+    """Stop training once ``runner.cfg.mimb_time_budget_s`` has passed.
+
+    The check runs after each training epoch, after that epoch's checkpoint
+    (so the last checkpoint is the final state). Without the config key (or
+    with None) it does nothing.
+    """
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner) -> None:
+        self.budget = runner.cfg.get('mimb_time_budget_s')
+        if self.budget is not None and self.budget <= 0:
+            raise ValueError(f'mimb_time_budget_s must be > 0, got '
+                             f'{self.budget}')
+        self._start = time.perf_counter()
+
+    def after_train_epoch(self, runner) -> None:
+        if self.budget is None:
+            return
+        elapsed = time.perf_counter() - self._start
+        if elapsed >= self.budget:
+            runner.logger.info(
+                f'time budget {self.budget:.0f} s reached after '
+                f'{elapsed:.1f} s, {runner.epoch + 1} epochs: stopping')
+            runner.train_loop.stop_training = True
 
 
 def package_versions(names: Sequence[str] = PACKAGES) -> Dict[str, str]:

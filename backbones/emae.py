@@ -1,0 +1,193 @@
+"""EMAE: efficient masked autoencoders with self-consistency.
+
+Li et al., *Efficient Masked Autoencoders with Self-Consistency*
+(arXiv 2302.14431). No official code exists; this implements the paper's
+description on top of mmpretrain's MAE pieces (``MAEViT`` encoder,
+``MAEPretrainDecoder``, ``MAEPretrainHead``):
+
+* **Parallel mask strategy** (:func:`parallel_masks`): one random
+  permutation of the L patches of an image is cut into K = 1 / (1 - r)
+  disjoint visible sets of L / K patches. Part k shows its set and hides
+  everything else, so each part has mask ratio exactly r, every patch is
+  visible in exactly one part and reconstructed in the other K - 1.
+* All K parts of a batch go through encoder and decoder as one K * B batch.
+* **Loss** = mean over parts of MAE's masked-patch loss (norm_pix MSE) +
+  ``sc_weight`` * self-consistency. For every pair of parts (i, j) the
+  predictions of the patches hidden in both are pulled together with the
+  symmetric stop-gradient distance
+  ``d(p_i, sg(p_j)) + d(sg(p_i), p_j)``, averaged over those patches.
+
+What the paper leaves open and what we chose: the distance (``'l1'``
+default, ``'mse'`` available), its normalisation (mean over pixel values of
+a patch, then over the patches hidden in both parts, then over the pairs),
+and the weight (``sc_weight=1.0``). Predictions are compared in the target
+space (norm_pix-normalised pixels), where the reconstruction loss lives.
+"""
+import itertools
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.selfsup.mae import MAE, MAEViT
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+
+def parts_for_ratio(mask_ratio: float) -> int:
+    """K = 1 / (1 - mask_ratio), which must be a whole number >= 2.
+
+    Raises:
+        ValueError: Names the ratio and the nearest valid ones.
+    """
+    if not 0 < mask_ratio < 1:
+        raise ValueError(f'mask_ratio must be in (0, 1), got {mask_ratio}')
+    k = 1 / (1 - mask_ratio)
+    if abs(k - round(k)) > 1e-6 or round(k) < 2:
+        lo, hi = max(int(k), 2), max(int(k) + 1, 3)
+        raise ValueError(
+            f'EMAE needs 1 / (1 - mask_ratio) to be a whole number; '
+            f'mask_ratio={mask_ratio} gives {k:.3f}. Nearest valid ratios: '
+            f'{1 - 1 / lo:.4g} (K={lo}) and {1 - 1 / hi:.4g} (K={hi})')
+    return int(round(k))
+
+
+def parallel_masks(batch_size: int, num_patches: int, mask_ratio: float,
+                   generator: Optional[torch.Generator] = None,
+                   noise: Optional[torch.Tensor] = None,
+                   device=None) -> Dict[str, torch.Tensor]:
+    """Draw EMAE's K disjoint parts for every image.
+
+    Args:
+        batch_size (int): B.
+        num_patches (int): L (any grid h * w; L must be divisible by K).
+        mask_ratio (float): r; K = 1 / (1 - r) must be whole.
+        generator (torch.Generator, optional): Source of the noise.
+        noise (Tensor, optional): (B, L) noise to replay a draw (argsort
+            order defines the permutation); overrides ``generator``.
+        device: Device of the outputs when noise is drawn here.
+
+    Returns:
+        dict: with K parts of ``n = L / K`` visible patches each
+
+        - ``ids_keep`` (K, B, n): visible patch indices of each part,
+        - ``ids_restore`` (K, B, L): for the decoder, the position of every
+          patch in [visible patches, hidden patches] order,
+        - ``mask`` (K, B, L): 1 = hidden, 0 = visible.
+    """
+    k = parts_for_ratio(mask_ratio)
+    if num_patches % k:
+        raise ValueError(f'{num_patches} patches cannot be cut into {k} '
+                         f'equal parts (mask_ratio={mask_ratio})')
+    if noise is None:
+        noise = torch.rand(batch_size, num_patches, generator=generator,
+                           device=device)
+    elif noise.shape != (batch_size, num_patches):
+        raise ValueError(f'noise must have shape {(batch_size, num_patches)}'
+                         f', got {tuple(noise.shape)}')
+    n = num_patches // k
+    perm = noise.argsort(dim=1)  # (B, L): one permutation per image
+    chunks = perm.view(batch_size, k, n).transpose(0, 1)  # (K, B, n)
+    # Part i's order: its own chunk first, then the others (any order).
+    order = torch.stack([torch.cat([chunks[i], *chunks[:i], *chunks[i + 1:]],
+                                   dim=1) for i in range(k)])
+    ids_restore = order.argsort(dim=2)
+    mask = torch.ones(k, batch_size, num_patches, device=noise.device)
+    mask.scatter_(2, chunks, 0.)
+    return dict(ids_keep=chunks, ids_restore=ids_restore, mask=mask)
+
+
+def self_consistency(pred: torch.Tensor, mask: torch.Tensor,
+                     distance: str = 'l1') -> torch.Tensor:
+    """Symmetric stop-gradient agreement of parts on commonly hidden patches.
+
+    Args:
+        pred (Tensor): (K, B, L, D) predictions of every part.
+        mask (Tensor): (K, B, L), 1 = hidden.
+        distance (str): 'l1' or 'mse'. Defaults to 'l1'.
+
+    Returns:
+        Tensor: scalar, mean over pairs (i < j) of
+        mean over patches hidden in both of
+        ``d(p_i, sg(p_j)) + d(sg(p_i), p_j)``.
+    """
+    dist = {'l1': F.l1_loss, 'mse': F.mse_loss}.get(distance)
+    if dist is None:
+        raise ValueError(f"distance must be 'l1' or 'mse', got {distance!r}")
+    terms = []
+    for i, j in itertools.combinations(range(pred.shape[0]), 2):
+        both = mask[i] * mask[j]  # (B, L)
+        d = (dist(pred[i], pred[j].detach(), reduction='none') +
+             dist(pred[i].detach(), pred[j], reduction='none')).mean(-1)
+        terms.append((d * both).sum() / both.sum().clamp(min=1))
+    return torch.stack(terms).mean()
+
+
+@MODELS.register_module()
+class EMAEViT(MAEViT):
+    """MAE's ViT encoder run on all K parallel parts of each image.
+
+    ``forward(x)`` draws the parts (:func:`parallel_masks`) and returns
+    latent (K * B, 1 + L / K, C), mask (K * B, L) and ids_restore
+    (K * B, L), part-major (rows k * B .. (k + 1) * B - 1 are part k), as
+    ``MAEPretrainDecoder`` expects. ``forward(x, mask=None)`` is the plain
+    ViT, as in MAE.
+    """
+
+    def forward(self, x: torch.Tensor, mask: Optional[bool] = True
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if mask is None or mask is False:
+            return super().forward(x, mask=None)
+        B = x.shape[0]
+        x = self.patch_embed(x)[0] + self.pos_embed[:, 1:, :]
+        parts = parallel_masks(B, x.shape[1], self.mask_ratio,
+                               device=x.device)
+        k, _, n = parts['ids_keep'].shape
+        keep = parts['ids_keep'].reshape(k * B, n)
+        x = x.repeat(k, 1, 1)
+        x = torch.gather(x, 1, keep[..., None].expand(-1, -1, x.shape[-1]))
+        cls = (self.cls_token + self.pos_embed[:, :1, :]).expand(
+            k * B, -1, -1)
+        x = torch.cat([cls, x], dim=1)
+        for layer in self.layers:
+            x = layer(x)
+        return (self.norm1(x), parts['mask'].reshape(k * B, -1),
+                parts['ids_restore'].reshape(k * B, -1))
+
+
+@MODELS.register_module()
+class EMAE(MAE):
+    """EMAE pretraining: K parallel parts + self-consistency.
+
+    Args:
+        sc_weight (float): Weight of the self-consistency loss.
+            Defaults to 1.0.
+        sc_distance (str): 'l1' or 'mse'. Defaults to 'l1'.
+        **kwargs: ``MAE`` arguments (backbone must be ``EMAEViT``).
+    """
+
+    def __init__(self, sc_weight: float = 1.0, sc_distance: str = 'l1',
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        if sc_distance not in ('l1', 'mse'):
+            raise ValueError(f"sc_distance must be 'l1' or 'mse', got "
+                             f'{sc_distance!r}')
+        self.num_parts = parts_for_ratio(self.backbone.mask_ratio)
+        self.sc_weight = sc_weight
+        self.sc_distance = sc_distance
+
+    def loss(self, inputs: torch.Tensor, data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Reconstruction (mean over parts) and self-consistency losses."""
+        latent, mask, ids_restore = self.backbone(inputs)
+        pred = self.neck(latent, ids_restore)  # (K * B, L, D)
+        target = self.head.construct_target(inputs)  # (B, L, D)
+        k = self.num_parts
+        # Every part hides the same number of patches, so the masked mean
+        # over the K * B rows is the mean over parts of MAE's loss.
+        loss_rec = self.head.loss_module(pred, target.repeat(k, 1, 1), mask)
+        losses = dict(loss_rec=loss_rec)
+        if self.sc_weight:
+            losses['loss_sc'] = self.sc_weight * self_consistency(
+                pred.view(k, -1, *pred.shape[1:]),
+                mask.view(k, -1, mask.shape[1]), self.sc_distance)
+        return losses
