@@ -144,6 +144,7 @@ def run_logged(cmd: List[str], log_path: str, stage: str) -> float:
     """
     start = time.perf_counter()
     tail: List[str] = []
+    os.makedirs(osp.dirname(log_path), exist_ok=True)
     with open(log_path, 'w') as log:
         log.write('$ ' + shlex.join(cmd) + '\n')
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
@@ -217,7 +218,6 @@ def run_pipeline(args) -> dict:
             print(f'[pipeline] {stage}: finished before, skipped '
                   '(--force reruns it)')
         else:
-            os.makedirs(work_dir, exist_ok=True)
             seconds = run_logged(cmd, osp.join(work_dir, 'stage.log'), stage)
             print(f'[pipeline] {stage} done in {seconds:.1f} s', flush=True)
             done = read_summary(work_dir)

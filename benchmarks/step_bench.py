@@ -65,6 +65,7 @@ def _load_config(config: str, cfg_options: Optional[dict]):
     from mmengine.registry import init_default_scope
 
     import backbones  # noqa: F401  registers the suite's modules
+
     # A quiet current logger: no per-parameter init tables on the console.
     MMLogger.get_instance('mimb-step-bench', log_level='WARNING')
     cfg = Config.fromfile(config)

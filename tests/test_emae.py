@@ -144,3 +144,21 @@ def test_reconstruction_equals_mae_on_the_same_masks(emae_model,
         per_part.append(mae.loss(x, [])['loss'])
     assert torch.allclose(ours['loss_rec'], torch.stack(per_part).mean(),
                           atol=1e-6)
+
+
+def test_matched_budget_schedule_options_apply_to_the_smoke_config():
+    import argparse
+
+    from mmengine.config import DictAction
+
+    from benchmarks.matched_budget import schedule_options
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    options = parser.parse_args(
+        ['--cfg-options', *schedule_options(7, 3)]).cfg_options
+    cfg = Config.fromfile(SMOKE)
+    cfg.merge_from_dict(options)
+    warm, cos = cfg.param_scheduler
+    assert cfg.train_cfg.max_epochs == 7 and warm.end == cos.begin == 3
+    assert (cos.T_max, cos.end) == (4, 7)
+    assert cfg.default_hooks.checkpoint.interval == 7

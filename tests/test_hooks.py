@@ -68,3 +68,28 @@ def test_rng_state_round_trip():
     got = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(expected[0], got[0])
     assert np.array_equal(expected[1], got[1]) and expected[2] == got[2]
+
+
+class Steady(Blowup):
+    """Never NaN."""
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        return dict(loss=self.fc(inputs).pow(2).mean())
+
+
+@pytest.mark.parametrize('budget, epochs', [(None, 5), (1e-6, 1)])
+def test_time_budget_stops_at_an_epoch_boundary(tmp_path, budget, epochs):
+    from mmengine.config import Config
+    runner = Runner(
+        model=Steady(), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=Points(), batch_size=2,
+                              sampler=dict(type='DefaultSampler',
+                                           shuffle=False),
+                              collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=True, max_epochs=5),
+        custom_hooks=[dict(type='TimeBudgetHook')],
+        default_hooks=dict(checkpoint=None),
+        cfg=Config(dict(mimb_time_budget_s=budget)))
+    runner.train()
+    assert runner.epoch == epochs

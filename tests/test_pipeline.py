@@ -13,6 +13,8 @@ from conftest import CONFIGS, run_cli
 
 REAL = osp.join(CONFIGS, 'mae',
                 'mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py')
+EMAE = osp.join(CONFIGS, 'emae',
+                'emae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py')
 
 
 @pytest.fixture(scope='module')
@@ -20,17 +22,18 @@ def smoke_run(tiny_data, tmp_path_factory):
     cwd = tmp_path_factory.mktemp('pipeline')
     os.makedirs(cwd / 'data')
     os.symlink(tiny_data, cwd / 'data' / 'tiny')
-    proc = run_cli([sys.executable, '-m', 'benchmarks.pipeline', REAL,
-                    '--smoke', '--runs-root', 'runs', '--results',
-                    'results'], cwd=str(cwd), timeout=1500)
-    return cwd, proc
+    for config in (REAL, EMAE):  # two rows of the same leaderboard
+        run_cli([sys.executable, '-m', 'benchmarks.pipeline', config,
+                 '--smoke', '--runs-root', 'runs', '--results', 'results'],
+                cwd=str(cwd), timeout=1500)
+    return cwd
 
 
-def test_all_stages_ran_with_metrics_and_cost(smoke_run):
-    cwd, proc = smoke_run
-    run = cwd / 'runs' / 'mae_vit-tiny-p4_30e_seed0'
+@pytest.mark.parametrize('method', ['mae', 'emae'])
+def test_all_stages_ran_with_metrics_and_cost(smoke_run, method):
+    run = smoke_run / 'runs' / f'{method}_vit-tiny-p4_30e_seed0'
     summary = json.loads((run / 'pipeline_summary.json').read_text())
-    assert summary['method'] == 'mae' and summary['smoke'] is True
+    assert summary['method'] == method and summary['smoke'] is True
     stages = summary['stages']
     assert set(stages) == {'pretrain', 'finetune', 'linear', 'knn', 'det',
                            'seg'}
@@ -64,22 +67,20 @@ def test_all_stages_ran_with_metrics_and_cost(smoke_run):
         assert 'strict load of' in log, stage
 
 
-def test_leaderboard_row(smoke_run):
-    cwd, _ = smoke_run
-    table = pd.read_csv(cwd / 'results' / 'leaderboard.csv')
-    assert len(table) == 1
-    row = table.iloc[0]
-    assert (row.method, row.backbone, row.schedule) == ('mae', 'vit-tiny-p4',
-                                                        '30e')
-    assert row.knn_top1 > 12.5 and row.pretrain_images_per_s > 0
-    assert row.coco_box_ap > 2 and row.coco_mask_ap > 2  # percent
-    assert row.ade20k_miou > 0
-    md = (cwd / 'results' / 'leaderboard.md').read_text()
-    assert md.startswith('| method') and '| mae ' in md
+def test_leaderboard_rows(smoke_run):
+    table = pd.read_csv(smoke_run / 'results' / 'leaderboard.csv')
+    assert table.method.tolist() == ['emae', 'mae']
+    for row in table.itertuples():
+        assert (row.backbone, row.schedule) == ('vit-tiny-p4', '30e')
+        assert row.knn_top1 > 12.5 and row.pretrain_images_per_s > 0
+        assert row.coco_box_ap > 2 and row.coco_mask_ap > 2  # percent
+        assert row.ade20k_miou > 0
+    md = (smoke_run / 'results' / 'leaderboard.md').read_text()
+    assert md.startswith('| method') and '| mae ' in md and '| emae ' in md
 
 
 def test_rerun_skips_finished_stages(smoke_run):
-    cwd, _ = smoke_run
+    cwd = smoke_run
     proc = run_cli([sys.executable, '-m', 'benchmarks.pipeline', REAL,
                     '--smoke', '--runs-root', 'runs', '--results',
                     'results'], cwd=str(cwd))
