@@ -116,12 +116,14 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 
 def write_tables(table: pd.DataFrame, out_dir: str,
-                 name: str = 'leaderboard') -> List[str]:
-    """Write ``<name>.csv`` and ``<name>.md`` under ``out_dir``."""
+                 name: str = 'leaderboard',
+                 markdown: Optional[str] = None) -> List[str]:
+    """Write ``<name>.csv`` (every column) and ``<name>.md`` (``markdown``,
+    by default the leaderboard view) under ``out_dir``, atomically."""
     csv_path = osp.join(out_dir, f'{name}.csv')
     md_path = osp.join(out_dir, f'{name}.md')
     atomic_write_text(csv_path, table.to_csv(index=False))
-    atomic_write_text(md_path, to_markdown(table))
+    atomic_write_text(md_path, markdown or to_markdown(table))
     return [csv_path, md_path]
 
 

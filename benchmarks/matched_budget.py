@@ -26,6 +26,7 @@ from types import SimpleNamespace
 import pandas as pd
 from mmengine.config import Config
 
+from benchmarks.leaderboard import write_tables
 from benchmarks.pipeline import (PipelineError, last_checkpoint,
                                  parse_config_name, read_summary,
                                  relative_config, run_logged, stage_command)
@@ -112,10 +113,7 @@ def main(argv=None) -> int:
     table = pd.DataFrame(rows)
     markdown = table.to_markdown(index=False, floatfmt='.4g') + '\n'
     print(markdown, end='')
-    from backbones.fileio import atomic_write_text
-    atomic_write_text(osp.join(args.out, f'{args.name}.csv'),
-                      table.to_csv(index=False))
-    atomic_write_text(osp.join(args.out, f'{args.name}.md'), markdown)
+    write_tables(table, args.out, args.name, markdown)
     return 0
 
 

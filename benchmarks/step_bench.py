@@ -236,10 +236,8 @@ def main(argv=None) -> int:
     markdown = table[shown].to_markdown(index=False, floatfmt='.4g') + '\n'
     print(markdown, end='')
     if args.out:
-        from backbones.fileio import atomic_write_text
-        atomic_write_text(osp.join(args.out, f'{args.name}.csv'),
-                          table.to_csv(index=False))
-        atomic_write_text(osp.join(args.out, f'{args.name}.md'), markdown)
+        from benchmarks.leaderboard import write_tables
+        write_tables(table, args.out, args.name, markdown)
     return 0
 
 

@@ -37,17 +37,22 @@ class Points(Dataset):
         return dict(inputs=torch.ones(2) * i)
 
 
-def test_nan_loss_stops_the_run(tmp_path):
-    runner = Runner(
-        model=Blowup(), work_dir=str(tmp_path),
+def make_runner(model, work_dir, hook, max_epochs, **kwargs):
+    """A real MMEngine runner over 8 points, batches of 2, one hook."""
+    return Runner(
+        model=model, work_dir=str(work_dir),
         train_dataloader=dict(dataset=Points(), batch_size=2,
                               sampler=dict(type='DefaultSampler',
                                            shuffle=False),
                               collate_fn=dict(type='default_collate')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        train_cfg=dict(by_epoch=True, max_epochs=2),
-        custom_hooks=[dict(type='NonFiniteLossHook')],
-        default_hooks=dict(checkpoint=None))
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        custom_hooks=[dict(type=hook)],
+        default_hooks=dict(checkpoint=None), **kwargs)
+
+
+def test_nan_loss_stops_the_run(tmp_path):
+    runner = make_runner(Blowup(), tmp_path, 'NonFiniteLossHook', 2)
     with pytest.raises(NonFiniteLossError,
                        match=r'iteration 3 \(epoch 1\).*loss'):
         runner.train()
@@ -80,16 +85,7 @@ class Steady(Blowup):
 @pytest.mark.parametrize('budget, epochs', [(None, 5), (1e-6, 1)])
 def test_time_budget_stops_at_an_epoch_boundary(tmp_path, budget, epochs):
     from mmengine.config import Config
-    runner = Runner(
-        model=Steady(), work_dir=str(tmp_path),
-        train_dataloader=dict(dataset=Points(), batch_size=2,
-                              sampler=dict(type='DefaultSampler',
-                                           shuffle=False),
-                              collate_fn=dict(type='default_collate')),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        train_cfg=dict(by_epoch=True, max_epochs=5),
-        custom_hooks=[dict(type='TimeBudgetHook')],
-        default_hooks=dict(checkpoint=None),
-        cfg=Config(dict(mimb_time_budget_s=budget)))
+    runner = make_runner(Steady(), tmp_path, 'TimeBudgetHook', 5,
+                         cfg=Config(dict(mimb_time_budget_s=budget)))
     runner.train()
     assert runner.epoch == epochs
