@@ -1,10 +1,16 @@
 """Build the leaderboard from the runs' pipeline summaries with pandas.
 
-One row per pipeline run (method, backbone, pretraining schedule, seed):
-the pretraining cost (device, devices, device-hours, peak memory, images/s),
-the downstream metrics, and the provenance (config, config hash, git commit,
-package versions, date). Written as ``leaderboard.csv`` and
-``leaderboard.md`` (each replaced atomically).
+``leaderboard_runs.csv``: one row per pipeline run (method, backbone,
+pretraining schedule, seed) with the pretraining cost (device, devices,
+device-hours, peak memory, images/s), the downstream metrics and the
+provenance (config, config hash, git commit, package versions, date).
+
+``leaderboard.{csv,md,html}``: one row per (method, backbone, schedule,
+smoke): the seeds of a setting collapse to their mean, with ``<metric>_std``
+and the seed count; the published numbers of ``results/published.csv`` are
+added as rows marked ``published``, and ``<metric>_vs_published`` gives
+measured minus published where both exist. Every file is replaced
+atomically.
 
 Usage: ``mimb-leaderboard work_dirs/pipeline [more run folders] --out results``
 """
@@ -20,6 +26,8 @@ import pandas as pd
 from backbones.fileio import atomic_write_text
 
 PIPELINE_SUMMARY = 'pipeline_summary.json'
+PUBLISHED = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                     'results', 'published.csv')
 # column -> (stage, metric key written by the evaluator, factor to percent)
 METRICS = {
     'ft_top1': ('finetune', 'accuracy/top1', 1),
@@ -30,6 +38,9 @@ METRICS = {
     'ade20k_miou': ('seg', 'mIoU', 1),
 }
 KEY = ['method', 'backbone', 'schedule', 'seed']
+SETTING = ['method', 'backbone', 'schedule']
+COST = ['pretrain_device_hours', 'pretrain_images_per_s',
+        'pretrain_peak_memory_mb']
 
 
 def find_summaries(roots: Iterable[str]) -> List[str]:
@@ -105,14 +116,94 @@ def build_leaderboard(roots: Iterable[str],
     return table.sort_values(KEY, kind='stable').reset_index(drop=True)
 
 
+def load_published(path: str = PUBLISHED) -> pd.DataFrame:
+    """Published numbers (long CSV) as one wide row per setting."""
+    long = pd.read_csv(path)
+    unknown = set(long.metric) - set(METRICS) - {'pretrain_hours'}
+    if unknown:
+        raise ValueError(f'{path}: unknown metrics {sorted(unknown)}; '
+                         f'expected {sorted(METRICS)} or pretrain_hours')
+    wide = long.pivot_table(index=SETTING, columns='metric', values='value',
+                            aggfunc='first').reset_index()
+    sources = long.groupby(SETTING)['source'].agg(
+        lambda s: '; '.join(sorted(set(s)))).reset_index()
+    wide = wide.merge(sources, on=SETTING).rename(
+        columns={'source': 'published_source'})
+    wide['source'] = 'published'
+    return wide
+
+
+def aggregate(runs: pd.DataFrame,
+              published: Optional[pd.DataFrame] = None) -> pd.DataFrame:
+    """Seeds -> mean, std and count per setting; published rows; deltas."""
+    values = COST + list(METRICS)
+    group = runs.groupby(SETTING + ['smoke'], dropna=False)
+    table = group[values].mean()
+    stds = group[list(METRICS)].std().add_suffix('_std')
+    table = table.join(stds).join(group.size().rename('seeds'))
+    last = group[['device', 'git_commit', 'date']].last()
+    table = table.join(last).reset_index()
+    table['source'] = 'measured'
+    if published is not None and len(published):
+        for metric in METRICS:
+            if metric not in published:
+                continue
+            ref = published.set_index(SETTING)[metric]
+            table[f'{metric}_vs_published'] = table[metric] - pd.Series(
+                list(zip(*[table[c] for c in SETTING]))).map(ref).values
+        table = pd.concat([table, published], ignore_index=True)
+    return table.sort_values(SETTING + ['source'],
+                             kind='stable').reset_index(drop=True)
+
+
+def _cell(row, metric: str) -> str:
+    value = row.get(metric)
+    if value is None or pd.isna(value):
+        return ''
+    std = row.get(f'{metric}_std')
+    text = f'{value:.4g}'
+    if std is not None and not pd.isna(std):
+        text += f' ± {std:.2g}'
+    delta = row.get(f'{metric}_vs_published')
+    if delta is not None and not pd.isna(delta):
+        text += f' ({delta:+.3g} vs published)'
+    return text
+
+
+def display(table: pd.DataFrame) -> pd.DataFrame:
+    """The human view: one text cell per metric (mean ± std, delta)."""
+    rows = []
+    for _, row in table.iterrows():
+        out = {k: row.get(k) for k in SETTING + ['source']}
+        out['seeds'] = '' if pd.isna(row.get('seeds')) else int(row['seeds'])
+        for col in ('device', *COST, 'pretrain_hours'):
+            value = row.get(col)
+            out[col] = '' if value is None or pd.isna(value) else value
+        out.update({m: _cell(row, m) for m in METRICS})
+        commit = row.get('git_commit')
+        out['git_commit'] = commit[:8] if isinstance(commit, str) else ''
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
 def to_markdown(table: pd.DataFrame) -> str:
-    """A compact Markdown table: key, cost and metric columns."""
-    shown = KEY + ['source', 'device', 'pretrain_device_hours',
-                   'pretrain_images_per_s', 'pretrain_peak_memory_mb',
-                   *METRICS, 'git_commit']
-    view = table[shown].copy()
-    view['git_commit'] = view['git_commit'].str[:8]
-    return view.to_markdown(index=False, floatfmt='.4g') + '\n'
+    """A compact Markdown table of :func:`display`."""
+    return display(table).to_markdown(index=False, floatfmt='.4g') + '\n'
+
+
+def to_html(table: pd.DataFrame) -> str:
+    """A self-contained HTML page of :func:`display` (inline CSS)."""
+    body = display(table).to_html(index=False, na_rep='',
+                                  float_format=lambda v: f'{v:.4g}',
+                                  classes='leaderboard', border=0)
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+            '<title>MIM transfer leaderboard</title><style>'
+            'body{font-family:sans-serif;margin:2em}'
+            'table{border-collapse:collapse;font-size:14px}'
+            'th,td{padding:4px 8px;border-bottom:1px solid #ddd;'
+            'text-align:right}th{background:#f4f4f4}'
+            '</style></head><body><h1>MIM transfer leaderboard</h1>\n'
+            f'{body}\n</body></html>\n')
 
 
 def write_tables(table: pd.DataFrame, out_dir: str,
@@ -127,16 +218,31 @@ def write_tables(table: pd.DataFrame, out_dir: str,
     return [csv_path, md_path]
 
 
+def write_leaderboard(runs: pd.DataFrame, out_dir: str,
+                      published: Optional[str] = PUBLISHED) -> List[str]:
+    """Per-run CSV, and the aggregated table as CSV, Markdown and HTML."""
+    runs_csv = osp.join(out_dir, 'leaderboard_runs.csv')
+    atomic_write_text(runs_csv, runs.to_csv(index=False))
+    table = aggregate(runs, load_published(published) if published
+                      else None)
+    paths = write_tables(table, out_dir)
+    html = osp.join(out_dir, 'leaderboard.html')
+    atomic_write_text(html, to_html(table))
+    return [runs_csv, *paths, html]
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog='mimb-leaderboard', description=__doc__.split('\n\n')[0])
     parser.add_argument('runs', nargs='*', default=['work_dirs/pipeline'],
                         help='run folders or pipeline_summary.json files')
     parser.add_argument('--out', default='results', help='output folder')
+    parser.add_argument('--published', default=PUBLISHED,
+                        help="published numbers ('' for none)")
     args = parser.parse_args(argv)
-    table = build_leaderboard(args.runs)
-    paths = write_tables(table, args.out)
-    print(f'mimb-leaderboard: {len(table)} rows -> ' + ', '.join(paths))
+    runs = build_leaderboard(args.runs)
+    paths = write_leaderboard(runs, args.out, args.published)
+    print(f'mimb-leaderboard: {len(runs)} runs -> ' + ', '.join(paths))
     return 0
 
 

@@ -280,9 +280,9 @@ def main(argv=None) -> int:
     except PipelineError as err:
         print(f'mimb-pipeline: error: {err}', file=sys.stderr)
         return 1
-    from benchmarks.leaderboard import build_leaderboard, write_tables
-    table = build_leaderboard([args.runs_root, summary['work_dir']])
-    paths = write_tables(table, args.results)
+    from benchmarks.leaderboard import build_leaderboard, write_leaderboard
+    runs = build_leaderboard([args.runs_root, summary['work_dir']])
+    paths = write_leaderboard(runs, args.results)
     print(f'[pipeline] summary: '
           f"{osp.join(summary['work_dir'], PIPELINE_SUMMARY)}")
     print('[pipeline] leaderboard: ' + ', '.join(paths))

@@ -69,7 +69,10 @@ def test_all_stages_ran_with_metrics_and_cost(smoke_run, method):
 
 def test_leaderboard_rows(smoke_run):
     table = pd.read_csv(smoke_run / 'results' / 'leaderboard.csv')
+    assert (table.source == 'published').any()  # results/published.csv
+    table = table[table.source == 'measured']
     assert table.method.tolist() == ['emae', 'mae']
+    assert (table.seeds == 1).all()
     for row in table.itertuples():
         assert (row.backbone, row.schedule) == ('vit-tiny-p4', '30e')
         assert row.knn_top1 > 12.5 and row.pretrain_images_per_s > 0
