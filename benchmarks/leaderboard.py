@@ -10,17 +10,20 @@ smoke): the seeds of a setting collapse to their mean, with ``<metric>_std``
 and the seed count; the published numbers of ``results/published.csv`` are
 added as rows marked ``published``, and ``<metric>_vs_published`` gives
 measured minus published where both exist. Every file is replaced
-atomically.
+atomically. ``leaderboard_budget.{csv,md}`` compares the methods at equal
+pretraining device-hours (:func:`matched_budget`).
 
 Usage: ``mimb-leaderboard work_dirs/pipeline [more run folders] --out results``
 """
 import argparse
+import base64
 import glob
 import json
 import os.path as osp
 import sys
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence
 
+import numpy as np
 import pandas as pd
 
 from backbones.fileio import atomic_write_text
@@ -38,6 +41,8 @@ METRICS = {
     'ade20k_miou': ('seg', 'mIoU', 1),
 }
 KEY = ['method', 'backbone', 'schedule', 'seed']
+TASKS = {'cls': ['ft_top1', 'linear_top1', 'knn_top1'],
+         'det': ['coco_box_ap', 'coco_mask_ap'], 'seg': ['ade20k_miou']}
 SETTING = ['method', 'backbone', 'schedule']
 COST = ['pretrain_device_hours', 'pretrain_images_per_s',
         'pretrain_peak_memory_mb']
@@ -72,6 +77,7 @@ def summary_to_row(summary: dict, path: str) -> dict:
         pretrain_images_per_s=cost.get('images_per_s'),
         pretrain_peak_memory_mb=cost.get('peak_memory_mb'),
         pretrain_epochs=cost.get('epochs'),
+        pretrain_loss_curve=json.dumps(pre.get('loss_curve') or []),
     )
     for column, (stage, metric, factor) in METRICS.items():
         value = ((stages.get(stage) or {}).get('metrics') or {}).get(metric)
@@ -110,8 +116,9 @@ def build_leaderboard(roots: Iterable[str],
     columns = KEY + ['source', 'smoke', 'device', 'num_devices',
                      'pretrain_device_hours', 'pretrain_images_per_s',
                      'pretrain_peak_memory_mb', 'pretrain_epochs',
-                     *METRICS, 'config', 'config_sha256', 'git_commit',
-                     'git_dirty', 'versions', 'date', 'summary']
+                     'pretrain_loss_curve', *METRICS, 'config',
+                     'config_sha256', 'git_commit', 'git_dirty', 'versions',
+                     'date', 'summary']
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values(KEY, kind='stable').reset_index(drop=True)
 
@@ -156,6 +163,53 @@ def aggregate(runs: pd.DataFrame,
                              kind='stable').reset_index(drop=True)
 
 
+def select(table: pd.DataFrame, source: Optional[str] = None,
+           family: Optional[str] = None, task: Optional[str] = None,
+           sort: Optional[str] = None) -> pd.DataFrame:
+    """Filter rows by source and backbone family (backbone name prefix,
+    e.g. ``vit``, ``swin``), keep the rows with a metric of ``task``, and
+    sort (descending) by a column."""
+    if source:
+        table = table[table.source == source]
+    if family:
+        table = table[table.backbone.str.startswith(family)]
+    if task:
+        table = table.dropna(how='all', subset=[
+            m for m in TASKS[task] if m in table])
+    if sort:
+        if sort not in table:
+            raise ValueError(f'cannot sort by {sort!r}; columns: '
+                             f'{sorted(table.columns)}')
+        table = table.sort_values(sort, ascending=False, kind='stable')
+    return table.reset_index(drop=True)
+
+
+def matched_budget(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Methods compared at equal pretraining device-hours.
+
+    For each backbone, the budgets are the device-hours of every measured
+    setting; each method's metric is linearly interpolated in log
+    device-hours between its own measured schedules (empty outside them,
+    no extrapolation). Rows: (backbone, device_hours); one column per method.
+    """
+    measured = table[(table.source == 'measured')].dropna(
+        subset=[metric, 'pretrain_device_hours'])
+    out = []
+    for backbone, rows in measured.groupby('backbone'):
+        budgets = sorted(rows.pretrain_device_hours.unique())
+        for hours in budgets:
+            entry = {'backbone': backbone, 'device_hours': hours}
+            for method, points in rows.groupby('method'):
+                points = points.sort_values('pretrain_device_hours')
+                x = np.log(points.pretrain_device_hours.to_numpy())
+                y = points[metric].to_numpy()
+                inside = x[0] - 1e-12 <= np.log(hours) <= x[-1] + 1e-12
+                entry[method] = (float(np.interp(np.log(hours), x, y))
+                                 if inside else None)
+            out.append(entry)
+    return pd.DataFrame(out)
+
+
 def _cell(row, metric: str) -> str:
     value = row.get(metric)
     if value is None or pd.isna(value):
@@ -191,11 +245,18 @@ def to_markdown(table: pd.DataFrame) -> str:
     return display(table).to_markdown(index=False, floatfmt='.4g') + '\n'
 
 
-def to_html(table: pd.DataFrame) -> str:
-    """A self-contained HTML page of :func:`display` (inline CSS)."""
+def to_html(table: pd.DataFrame, images: Sequence[str] = ()) -> str:
+    """A self-contained HTML page of :func:`display` (inline CSS) with the
+    given PNG files embedded as data URIs."""
     body = display(table).to_html(index=False, na_rep='',
                                   float_format=lambda v: f'{v:.4g}',
                                   classes='leaderboard', border=0)
+    for path in images:
+        with open(path, 'rb') as f:
+            data = base64.b64encode(f.read()).decode()
+        body += (f'\n<figure><img alt="{osp.basename(path)}" '
+                 f'src="data:image/png;base64,{data}"><figcaption>'
+                 f'{osp.basename(path)}</figcaption></figure>')
     return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
             '<title>MIM transfer leaderboard</title><style>'
             'body{font-family:sans-serif;margin:2em}'
@@ -219,16 +280,27 @@ def write_tables(table: pd.DataFrame, out_dir: str,
 
 
 def write_leaderboard(runs: pd.DataFrame, out_dir: str,
-                      published: Optional[str] = PUBLISHED) -> List[str]:
-    """Per-run CSV, and the aggregated table as CSV, Markdown and HTML."""
+                      published: Optional[str] = PUBLISHED,
+                      **filters) -> List[str]:
+    """Per-run CSV; the aggregated table (after :func:`select` with
+    ``filters``) as CSV, Markdown and HTML; the plots (metric vs cost per
+    task, pretraining loss curves) as PNG, also embedded in the HTML."""
+    from benchmarks.plots import plot_loss_curves, plot_metrics_vs_cost
     runs_csv = osp.join(out_dir, 'leaderboard_runs.csv')
     atomic_write_text(runs_csv, runs.to_csv(index=False))
-    table = aggregate(runs, load_published(published) if published
-                      else None)
+    table = select(aggregate(runs, load_published(published)
+                             if published else None), **filters)
     paths = write_tables(table, out_dir)
+    budget = pd.concat([matched_budget(table, m).assign(metric=m)
+                        for m in METRICS], ignore_index=True)
+    paths += write_tables(
+        budget, out_dir, 'leaderboard_budget',
+        budget.to_markdown(index=False, floatfmt='.4g') + '\n')
+    plots = plot_metrics_vs_cost(table, list(METRICS), out_dir)
+    plots += plot_loss_curves(runs, out_dir)
     html = osp.join(out_dir, 'leaderboard.html')
-    atomic_write_text(html, to_html(table))
-    return [runs_csv, *paths, html]
+    atomic_write_text(html, to_html(table, plots))
+    return [runs_csv, *paths, html, *plots]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -239,9 +311,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--out', default='results', help='output folder')
     parser.add_argument('--published', default=PUBLISHED,
                         help="published numbers ('' for none)")
+    parser.add_argument('--source', choices=('measured', 'published'),
+                        help='only these rows')
+    parser.add_argument('--family', help='backbone name prefix: vit, '
+                        'convvit, swin, pvt, ...')
+    parser.add_argument('--task', choices=sorted(TASKS),
+                        help='only rows with a metric of this task')
+    parser.add_argument('--sort', help='column to sort by, descending')
     args = parser.parse_args(argv)
     runs = build_leaderboard(args.runs)
-    paths = write_leaderboard(runs, args.out, args.published)
+    try:
+        paths = write_leaderboard(runs, args.out, args.published,
+                                  source=args.source, family=args.family,
+                                  task=args.task, sort=args.sort)
+    except ValueError as err:
+        print(f'mimb-leaderboard: error: {err}', file=sys.stderr)
+        return 2
     print(f'mimb-leaderboard: {len(runs)} runs -> ' + ', '.join(paths))
     return 0
 

@@ -1,5 +1,6 @@
 """The leaderboard from fixture summaries, malformed ones included."""
 import pandas as pd
+import pytest
 
 from backbones.fileio import atomic_write_json
 from benchmarks.leaderboard import build_leaderboard, main
@@ -99,4 +100,75 @@ def test_seeds_collapse_published_rows_and_deltas(tmp_path):
     page.feed((tmp_path / 'out' / 'leaderboard.html').read_text())
     assert page.rows == 1 + 4  # header + emae, mae, 2 published
     assert '84 ± 1 (+0.5 vs published)' in page.cells
-    assert len(paths) == 4
+    assert len([p for p in paths if not p.endswith('.png')]) == 6
+
+
+def test_plots_filters_html_images_and_permissions(tmp_path):
+    import stat
+
+    from PIL import Image
+
+    from benchmarks.leaderboard import (build_leaderboard, select,
+                                        write_leaderboard)
+    for method in ('mae', 'emae'):
+        s = summary(method, 0, 83.0)
+        s['stages']['pretrain']['loss_curve'] = [[1, 1.0], [2, 0.5]]
+        atomic_write_json(str(tmp_path / 'runs' / method /
+                              'pipeline_summary.json'), s)
+    runs = build_leaderboard([str(tmp_path / 'runs')])
+    paths = write_leaderboard(runs, str(tmp_path / 'out'))
+    pngs = [p for p in paths if p.endswith('.png')]
+    names = {p.rsplit('/', 1)[1] for p in pngs}
+    assert {'plot_ft_top1_vs_cost.png', 'plot_knn_top1_vs_cost.png',
+            'plot_pretrain_loss.png'} <= names
+    for png in pngs:
+        with Image.open(png) as im:
+            assert im.format == 'PNG' and im.size == (600, 400)
+    html = (tmp_path / 'out' / 'leaderboard.html').read_text()
+    assert html.count('src="data:image/png;base64,') == len(pngs)
+    mode = (tmp_path / 'out' / 'leaderboard.csv').stat().st_mode
+    assert mode & stat.S_IRGRP  # readable by others, not mkstemp's 0600
+    table = pd.read_csv(tmp_path / 'out' / 'leaderboard.csv')
+    assert set(select(table, source='published').source) == {'published'}
+    assert set(select(table, family='vit').backbone) == {'vit-base-p16'}
+    det = select(table, task='det')
+    assert det.coco_box_ap.notna().all()
+    ranked = select(table, source='measured', sort='knn_top1')
+    assert ranked.knn_top1.is_monotonic_decreasing
+
+
+def test_two_leaderboard_commands_at_once_leave_whole_files(tmp_path):
+    import subprocess
+    import sys
+    for seed in range(20):
+        atomic_write_json(str(tmp_path / 'runs' / f's{seed}' /
+                              'pipeline_summary.json'),
+                          summary('mae', seed, 80.0 + seed / 10))
+    cmd = [sys.executable, '-m', 'benchmarks.leaderboard',
+           str(tmp_path / 'runs'), '--out', str(tmp_path / 'out')]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for _ in range(2)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    table = pd.read_csv(tmp_path / 'out' / 'leaderboard.csv')
+    mae = table[table.source == 'measured']
+    assert mae.seeds.tolist() == [20]
+    assert not list((tmp_path / 'out').glob('.tmp_*'))
+
+
+def test_matched_budget_interpolates_between_schedules():
+    from benchmarks.leaderboard import matched_budget
+    table = pd.DataFrame([
+        dict(method='mae', backbone='vit', source='measured',
+             pretrain_device_hours=10.0, knn_top1=50.0),
+        dict(method='mae', backbone='vit', source='measured',
+             pretrain_device_hours=40.0, knn_top1=60.0),
+        dict(method='emae', backbone='vit', source='measured',
+             pretrain_device_hours=20.0, knn_top1=58.0),
+        dict(method='x', backbone='vit', source='published',
+             pretrain_device_hours=20.0, knn_top1=99.0)])
+    view = matched_budget(table, 'knn_top1').set_index('device_hours')
+    assert list(view.index) == [10.0, 20.0, 40.0]
+    assert view.loc[20.0, 'mae'] == pytest.approx(55.0)  # log midpoint
+    assert view.loc[20.0, 'emae'] == 58.0
+    assert pd.isna(view.loc[10.0, 'emae'])  # no extrapolation
+    assert 'x' not in view  # published rows are not interpolated
