@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from backbones.fileio import atomic_write_json
-from benchmarks.leaderboard import build_leaderboard, write_leaderboard
+from benchmarks.leaderboard import (PIPELINE_SUMMARY, build_leaderboard,
+                                    write_leaderboard)
 
 
 def synthetic_summary(method: str, seed: int, rng) -> dict:
@@ -51,7 +52,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as root:
         for i in range(args.n):
             atomic_write_json(
-                osp.join(root, 'runs', f'{i:05d}', 'pipeline_summary.json'),
+                osp.join(root, 'runs', f'{i:05d}', PIPELINE_SUMMARY),
                 synthetic_summary(f'method{i % args.methods}',
                                   i // args.methods, rng))
         start = time.perf_counter()

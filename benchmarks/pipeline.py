@@ -36,14 +36,17 @@ from typing import Dict, List, Optional
 
 from mmengine.config import Config
 
+from backbones.fileio import atomic_write_json
+from backbones.hooks import SUMMARY_FILE
+from benchmarks.leaderboard import (PIPELINE_SUMMARY, build_leaderboard,
+                                    write_leaderboard)
+
 STAGES = ('pretrain', 'finetune', 'linear', 'knn', 'det', 'seg')
 TEST_STAGES = ('knn', )
 PACKAGE = dict(det='mmdet', seg='mmseg')  # the others: mmpretrain
 # stages whose config takes the pretrained encoder through init_cfg
 INIT_STAGES = ('finetune', 'linear', 'det', 'seg')
-SUMMARY_FILE = 'run_summary.json'
 TINY_DATA = osp.join('data', 'tiny')
-PIPELINE_SUMMARY = 'pipeline_summary.json'
 TENSORBOARD_CONFIG = '''# mimb-pipeline --tensorboard: {config} + TensorBoard
 _base_ = [{config!r}]
 visualizer = dict(vis_backends=[
@@ -229,7 +232,6 @@ def run_pipeline(args) -> dict:
         if stage == 'pretrain' and args.checkpoint is None:
             checkpoint = last_checkpoint(work_dir)
     summary['pretrain_checkpoint'] = checkpoint
-    from backbones.fileio import atomic_write_json
     atomic_write_json(osp.join(work_root, PIPELINE_SUMMARY), summary)
     return summary
 
@@ -280,7 +282,6 @@ def main(argv=None) -> int:
     except PipelineError as err:
         print(f'mimb-pipeline: error: {err}', file=sys.stderr)
         return 1
-    from benchmarks.leaderboard import build_leaderboard, write_leaderboard
     runs = build_leaderboard([args.runs_root, summary['work_dir']])
     paths = write_leaderboard(runs, args.results)
     print(f'[pipeline] summary: '
