@@ -6,7 +6,9 @@
   (:mod:`backbones.compat`),
 * replaces MMEngine's ``Pretrained`` initializer by a strict one for prefixed
   loads (:mod:`backbones.checkpoint`),
-* registers EMAE (:mod:`backbones.emae`),
+* registers EMAE (:mod:`backbones.emae`), ConvMAE's encoder ``ConvViT``
+  (:mod:`backbones.convvit`) and its pretraining parts
+  (:mod:`backbones.convmae`),
 * registers the dense plain-ViT backbone ``WindowedViT``
   (:mod:`backbones.windowed_vit`), ViTDet's simple feature pyramid for mmdet
   (:mod:`backbones.simple_fpn`) and layer-wise lr decay for detectors and
@@ -18,6 +20,8 @@
 """
 from . import compat
 from .checkpoint import BackboneKeysError, StrictPretrainedInit
+from .convmae import ConvMAEDecoder, ConvMAEViT, block_masks, upsample_mask
+from .convvit import ConvViT
 from .emae import EMAE, EMAEViT, parallel_masks
 from .hooks import (NonFiniteLossError, NonFiniteLossHook, RNGStateHook,
                     RunSummaryHook, TimeBudgetHook)
@@ -31,9 +35,10 @@ compat.install()
 
 __all__ = [
     'BackboneKeysError', 'BackboneLayerDecayOptimWrapperConstructor',
-    'CorruptImageError', 'EMAE', 'EMAEViT', 'KNNTestLoop',
+    'ConvMAEDecoder', 'ConvMAEViT', 'ConvViT', 'CorruptImageError', 'EMAE',
+    'EMAEViT', 'KNNTestLoop',
     'NamedLoadImageFromFile', 'NonFiniteLossError', 'NonFiniteLossHook',
     'RNGStateHook', 'RunSummaryHook', 'SimpleFeaturePyramid',
     'StrictPretrainedInit', 'TimeBudgetHook', 'WindowedViT',
-    'parallel_masks'
+    'block_masks', 'parallel_masks', 'upsample_mask'
 ]

@@ -150,9 +150,17 @@ class WindowedEncoderLayer(TransformerEncoderLayer):
         x = attn.proj(x.transpose(1, 2).reshape(B, N, C))
         return attn.gamma1(attn.proj_drop(x))
 
-    def forward(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
-        """(B, H * W, C) tokens of an (H, W) grid -> same shape."""
+    def forward(self, x: torch.Tensor,
+                hw: Optional[Tuple[int, int]]) -> torch.Tensor:
+        """(B, H * W, C) tokens of an (H, W) grid -> same shape.
+
+        ``hw=None`` means tokens without a grid (e.g. only the visible ones
+        of a masked image): global attention, no relative position bias.
+        """
         B, N, C = x.shape
+        if hw is None and (self.window_size or self.rel_pos_h is not None):
+            raise ValueError('window attention and relative position biases '
+                             'need the token grid (hw)')
         y = self.ln1(x)
         if self.window_size:
             y, padded = window_partition(y.view(B, *hw, C), self.window_size)

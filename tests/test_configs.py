@@ -47,7 +47,11 @@ def test_builds_model(path):
         assert osp.isfile(osp.join(osp.dirname(path), cfg.mimb_smoke))
 
 
-@pytest.mark.parametrize('path', [p for p in RUNNABLE if 'tiny' not in p],
+REAL = [p for p in RUNNABLE if 'tiny' not in p]
+CONVVIT = [p for p in REAL if 'conv' in osp.basename(p)]
+
+
+@pytest.mark.parametrize('path', [p for p in REAL if p not in CONVVIT],
                          ids=rel)
 def test_real_configs_keep_published_recipe(path):
     cfg = Config.fromfile(path)
@@ -102,3 +106,46 @@ def test_real_configs_keep_published_recipe(path):
             0.75 if large else 0.65)
         assert cfg.train_cfg.max_iters == 160000
         assert cfg.crop_size == (512, 512)
+
+
+@pytest.mark.parametrize('path', CONVVIT, ids=rel)
+def test_convmae_configs_keep_published_recipe(path):
+    """ConvMAE's published recipes (Alpha-VL/ConvMAE PRETRAIN.md,
+    FINETUNE.md, DET/ and SEG/ configs)."""
+    cfg = Config.fromfile(path)
+    enc = cfg.model.backbone
+    assert enc.arch == 'base'
+    if cfg.mimb_stage == 'pretrain':
+        assert enc.type == 'ConvMAEViT' and enc.mask_ratio == 0.75
+        opt = cfg.optim_wrapper
+        assert opt.type == 'AmpOptimWrapper'
+        assert opt.optimizer.lr == pytest.approx(1.5e-4 * 3072 / 256)
+        assert cfg.train_dataloader.batch_size * 8 == 3072
+        assert cfg.param_scheduler[0].end == 40
+        assert cfg.train_cfg.max_epochs == 1600
+        assert (cfg.model.neck.decoder_embed_dim,
+                cfg.model.neck.decoder_depth) == (512, 8)
+        assert cfg.model.head.norm_pix and cfg.model.head.patch_size == 16
+        return
+    assert enc.type.endswith('ConvViT')
+    if cfg.mimb_stage == 'finetune':
+        assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.65
+        assert enc.drop_path_rate == 0.1 and enc.out_type == 'avg_featmap'
+    elif cfg.mimb_stage in ('linear', 'knn'):
+        assert enc.final_norm and enc.out_type == 'avg_featmap'
+    elif cfg.mimb_stage == 'det':
+        assert (enc.window_size, enc.global_attn_indexes) == (16, (0, 3, 6,
+                                                                   10))
+        assert enc.out_indices == (0, 1, 2, 3) and enc.drop_path_rate == 0.1
+        assert cfg.model.neck.type == 'FPN'
+        assert cfg.model.neck.in_channels == [256, 384, 768, 768]
+        opt = cfg.optim_wrapper.optimizer
+        assert (opt.lr, opt.weight_decay) == (8e-5, 0.1)
+        assert cfg.train_dataloader.batch_size * 8 == 32
+        assert cfg.train_cfg.max_epochs == 25
+        assert cfg.train_dataloader.dataset.times == 1
+    else:
+        assert cfg.mimb_stage == 'seg'
+        assert enc.drop_path_rate == 0.2 and cfg.model.neck is None
+        assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.75
+        assert cfg.train_cfg.max_iters == 160000

@@ -28,3 +28,19 @@ tiny_coco_root = 'data/tiny/coco/'
 tiny_coco_val_ann = tiny_coco_root + 'annotations/instances_val2017.json'
 tiny_ade_root = 'data/tiny/ade/ADEChallengeData2016/'
 tiny_dense_size = 128
+# The tiny ConvViT of the ConvMAE-family smoke configs (strides 4, 8, 16; a
+# 4 x 4 stage-3 grid on 64 px classification crops).
+tiny_convvit_arch = dict(
+    _delete_=True,
+    embed_dims=[32, 48, 64],
+    depths=[1, 1, 2],
+    num_heads=4,
+    mlp_ratios=[4, 4, 4])
+tiny_convvit_size = 64
+tiny_convvit_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=73, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=64),
+    dict(type='PackInputs'),
+]

@@ -1,0 +1,38 @@
+# UperNet with a ConvViT-B encoder (ConvMAE) on ADE20K, the published
+# ConvMAE segmentation recipe (Alpha-VL/ConvMAE SEG/): the four levels
+# (stages 1-3 at strides 4, 8, 16 and stage 3 max-pooled to 32; 256, 384,
+# 768, 768 channels) go straight to the UPerHead (no resampling neck);
+# global attention with relative position biases in stage 3, 512 x 512
+# crops, 8 GPUs x 2, AdamW lr 1e-4, wd 0.05, layer decay 0.75, drop path
+# 0.2, 1500 warm-up iterations then poly, 160k iterations, sliding-window
+# test. The official backbone also has layer scale (init 1.0); ConvViT has
+# none, as in ConvMAE's pretraining, so nothing of it is pretrained.
+# Set the encoder with
+#   --cfg-options model.backbone.init_cfg.checkpoint=<pretrain checkpoint>
+_base_ = [
+    '../vit/upernet_vit-base-p16-mln_8xb2-amp-160k_ade20k-512x512.py',
+    '../../_base_/convvit.py',
+]
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='mmpretrain.ConvViT',
+        arch='base',
+        img_size=512,
+        use_rel_pos=True,
+        drop_path_rate=0.2,
+        out_indices=(0, 1, 2, 3),
+        init_cfg={{_base_.convvit_dense_init}}),
+    neck=None,
+    decode_head=dict(in_channels=[256, 384, 768, 768], channels=768),
+    auxiliary_head=dict(in_channels=768, in_index=2))
+optim_wrapper = dict(
+    paramwise_cfg=dict(
+        _delete_=True,
+        layer_decay_rate=0.75,
+        norm_decay_mult=0.0,
+        custom_keys={
+            '.pos_embed': dict(decay_mult=0.0),
+            '.rel_pos_h': dict(decay_mult=0.0),
+            '.rel_pos_w': dict(decay_mult=0.0),
+        }))

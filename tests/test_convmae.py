@@ -1,0 +1,217 @@
+"""ConvMAE: block-wise masks, the masked convolution's no-leak guarantee,
+the ConvViT encoder for every task, the loss, and the checkpoint hand-off
+from pretraining to classification, detection and segmentation."""
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from backbones.checkpoint import BackboneKeysError
+from backbones.convmae import ConvMAEViT, block_masks, upsample_mask
+from backbones.convvit import ConvBlock, ConvViT
+from conftest import CONFIGS
+
+TINY = dict(embed_dims=[32, 48, 64], depths=[1, 1, 2], num_heads=4,
+            mlp_ratios=[4, 4, 4])
+SMOKE = f'{CONFIGS}/convmae/convmae_convvit-tiny_1xb32-coslr-30e_tiny-in1k' \
+    '-64px.py'
+BENCH = f'{CONFIGS}/benchmarks/convvit'
+FINETUNE = f'{BENCH}/convvit-tiny_1xb32-coslr-8e_tiny-in1k-64px.py'
+LINEAR = f'{BENCH}/convvit-tiny_1xb32-linear-coslr-10e_tiny-in1k-64px.py'
+DET = f'{BENCH}/mask-rcnn_convvit-tiny-fpn_1xb2-6e_tiny-coco-128px.py'
+SEG = f'{BENCH}/upernet_convvit-tiny_1xb4-300i_tiny-ade20k-64x64.py'
+
+
+@pytest.mark.parametrize('grid', [(14, 14), (4, 4), (6, 10)])
+def test_block_masks_ratio_indices_and_replay(grid):
+    L = grid[0] * grid[1]
+    gen = torch.Generator().manual_seed(0)
+    out = block_masks(3, grid, 0.75, generator=gen)
+    keep = int(L * 0.25)
+    assert out['ids_keep'].shape == (3, keep)
+    assert torch.equal(out['mask'].sum(1), torch.full((3, ), L - keep * 1.))
+    assert torch.equal(out['mask'].gather(1, out['ids_keep']),
+                       torch.zeros(3, keep))
+    # ids_restore puts [visible, hidden] back into image order
+    visible_first = torch.zeros(3, L)
+    visible_first[:, keep:] = 1
+    assert torch.equal(visible_first.gather(1, out['ids_restore']),
+                       out['mask'])
+    again = block_masks(3, grid, 0.75,
+                        generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again['mask'], out['mask'])
+    noise = torch.rand(3, L, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(block_masks(3, grid, 0.75, noise=noise)['mask'],
+                       out['mask'])
+    with pytest.raises(ValueError, match='noise must have shape'):
+        block_masks(3, grid, 0.75, noise=torch.rand(3, L + 1))
+    with pytest.raises(ValueError, match='mask_ratio'):
+        block_masks(3, grid, 1.0)
+
+
+def test_upsampled_masks_agree_between_stages():
+    grid = (6, 10)
+    mask = block_masks(2, grid, 0.75,
+                       generator=torch.Generator().manual_seed(1))['mask']
+    m2, m1 = upsample_mask(mask, grid, 2), upsample_mask(mask, grid, 4)
+    assert m2.shape == (2, 1, 12, 20) and m1.shape == (2, 1, 24, 40)
+    # each stage-3 token is a constant 2x2 (stage 2) / 4x4 (stage 1) block
+    pool = torch.nn.functional.max_pool2d
+    assert torch.equal(pool(m1, 4).flatten(1), mask)
+    assert torch.equal(-pool(-m1, 4).flatten(1), mask)
+    assert torch.equal(pool(m1, 2), m2) and torch.equal(-pool(-m1, 2), m2)
+    with pytest.raises(ValueError, match='grid'):
+        upsample_mask(mask, (5, 10), 2)
+
+
+def tiny_encoder(**kwargs):
+    torch.manual_seed(0)
+    model = ConvMAEViT(arch=TINY, img_size=64, **kwargs)
+    model.init_weights()
+    return model.eval()
+
+
+def test_hidden_pixels_never_reach_the_encoder_output():
+    """Changing every pixel inside hidden 16 x 16 blocks leaves the latent
+    of the visible tokens bit-identical; changing a visible pixel does not.
+    """
+    model = tiny_encoder()
+    x = torch.randn(2, 3, 64, 64)
+    noise = torch.rand(2, 16, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        latent, mask, _ = model(x, mask=noise)
+        hidden = upsample_mask(mask, (4, 4), 16).bool().expand_as(x)
+        y = torch.where(hidden, torch.randn_like(x) * 5, x)
+        latent_y, mask_y, _ = model(y, mask=noise)
+        assert torch.equal(mask, mask_y)
+        assert torch.equal(latent, latent_y)
+        z = x.clone()
+        z[~hidden] += 1.0  # the visible pixels
+        assert not torch.allclose(model(z, mask=noise)[0], latent)
+
+
+def test_without_the_masked_convolution_hidden_blocks_would_leak():
+    """The control for the test above: the same block without the visible
+    mask lets a hidden neighbour change a visible position."""
+    block = ConvBlock(8).eval()
+    x = torch.randn(1, 8, 8, 8)
+    visible = torch.ones(1, 1, 8, 8)
+    visible[..., 4:, :] = 0
+    y = x.clone()
+    y[..., 4:, :] += 3.0
+    with torch.no_grad():
+        assert torch.equal(block(x, visible)[..., :4, :],
+                           block(y, visible)[..., :4, :])
+        assert not torch.equal(block(x)[..., :4, :], block(y)[..., :4, :])
+
+
+@pytest.mark.parametrize('hw', [(64, 64), (96, 128), (224, 160)])
+def test_dense_outputs_have_strides_4_to_32(hw):
+    model = ConvViT(arch=TINY, img_size=64, window_size=4,
+                    global_attn_indexes=(1, ), use_rel_pos=True).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, *hw))
+    for out, stride, ch in zip(outs, (4, 8, 16, 32), (32, 48, 64, 64)):
+        assert out.shape == (1, ch, hw[0] // stride, hw[1] // stride)
+    with pytest.raises(ValueError, match='multiples of 16'):
+        model(torch.randn(1, 3, 72, 64))
+
+
+def test_classification_outputs_and_argument_errors():
+    x = torch.randn(2, 3, 64, 64)
+    assert ConvViT(arch=TINY, img_size=64, out_type='avg_featmap')(
+        x)[0].shape == (2, 64)
+    assert ConvViT(arch=TINY, img_size=64, out_indices=(1, ))(
+        x)[0].shape == (2, 48, 8, 8)
+    with pytest.raises(ValueError, match="'huge' is not in"):
+        ConvViT(arch='huge')
+    with pytest.raises(ValueError, match='needs the keys'):
+        ConvViT(arch=dict(embed_dims=[8, 8, 8]))
+    with pytest.raises(ValueError, match='levels 0-3'):
+        ConvViT(arch=TINY, out_indices=(4, ))
+    with pytest.raises(ValueError, match='outside the 2 stage-3 blocks'):
+        ConvViT(arch=TINY, global_attn_indexes=(2, ))
+    with pytest.raises(ValueError, match='window_size and use_rel_pos'):
+        ConvMAEViT(arch=TINY, img_size=64, window_size=4)
+
+
+def test_checkpointing_frozen_stages_and_layer_depth():
+    x = torch.randn(2, 3, 64, 64)
+    torch.manual_seed(0)
+    plain = ConvViT(arch=TINY, img_size=64, drop_path_rate=0.).train()
+    torch.manual_seed(0)
+    ckpt = ConvViT(arch=TINY, img_size=64, with_cp=True).train()
+    assert torch.allclose(plain(x)[2], ckpt(x)[2], atol=1e-6)
+    frozen = ConvViT(arch=TINY, img_size=64, frozen_stages=3,
+                     out_type='avg_featmap', final_norm=True).train()
+    assert not any(p.requires_grad for p in frozen.parameters())
+    assert not frozen.blocks3.training
+    depth = plain.get_layer_depth
+    assert depth('backbone.blocks1.0.attn.weight', 'backbone.') == (0, 4)
+    assert depth('backbone.patch_embed4.weight', 'backbone.') == (0, 4)
+    assert depth('backbone.blocks3.1.ln1.weight', 'backbone.') == (2, 4)
+    assert depth('head.fc.weight', 'backbone.') == (3, 4)
+
+
+def build(config, scope, checkpoint=None):
+    cfg = Config.fromfile(config)
+    init_default_scope(scope)
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+    if checkpoint:
+        cfg.model.backbone.init_cfg.checkpoint = checkpoint
+    model = registry.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def test_loss_is_finite_and_every_parameter_learns():
+    import backbones  # noqa: F401
+    torch.manual_seed(0)
+    model = build(SMOKE, 'mmpretrain').train()
+    loss = model.loss(torch.randn(4, 3, 64, 64), None)['loss']
+    assert torch.isfinite(loss) and loss.item() > 0
+    loss.backward()
+    idle = [n for n, p in model.named_parameters()
+            if p.requires_grad and (p.grad is None or not p.grad.any())]
+    assert idle == []
+    assert not model.backbone.pos_embed.requires_grad  # fixed sin-cos
+
+
+@pytest.fixture(scope='module')
+def convmae_checkpoint(tmp_path_factory):
+    import backbones  # noqa: F401
+    torch.manual_seed(0)
+    model = build(SMOKE, 'mmpretrain')
+    path = tmp_path_factory.mktemp('ckpt') / 'epoch_30.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return str(path), model.state_dict()
+
+
+@pytest.mark.parametrize('config, scope', [
+    (FINETUNE, 'mmpretrain'), (LINEAR, 'mmpretrain'), (DET, 'mmdet'),
+    (SEG, 'mmseg')])
+def test_pretrained_encoder_loads_into_every_task(convmae_checkpoint, config,
+                                                  scope):
+    path, pretrained = convmae_checkpoint
+    model = build(config, scope, path)
+    new = ('rel_pos', 'fc_norm')
+    for key, value in model.backbone.state_dict().items():
+        if key.startswith(new) or '.rel_pos_' in key:
+            continue
+        if key == 'pos_embed' and scope == 'mmdet':  # 4x4 grid -> 8x8
+            assert value.shape == (1, 64, 64)
+            continue
+        assert torch.equal(value, pretrained['backbone.' + key]), key
+
+
+def test_checkpoint_of_another_encoder_is_refused_with_the_keys(tmp_path):
+    import backbones  # noqa: F401
+    cfg = Config.fromfile(SMOKE)
+    cfg.model.backbone.arch.depths = [1, 1, 1]  # no stage-3 block 1
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import MODELS
+    path = str(tmp_path / 'other.pth')
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, path)
+    with pytest.raises(BackboneKeysError) as info:
+        build(DET, 'mmdet', path)
+    assert 'blocks3.1.' in str(info.value) and 'other.pth' in str(info.value)
