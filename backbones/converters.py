@@ -1,12 +1,18 @@
 """Import released checkpoints into the suite's (mmpretrain) layout.
 
-:func:`convert_official_mae` maps the checkpoints of facebookresearch/mae
-(timm key layout; pretrained with decoder, or fine-tuned with ``fc_norm``
-and ``head``) onto ``MAE`` (``backbone.`` = ``MAEViT`` /
-``VisionTransformer``, ``neck.`` = ``MAEPretrainDecoder``) and
-``ImageClassifier`` (``head.fc``). Every key must be recognised: a file
-with anything else is refused with the list of keys, so a checkpoint of
-another model never half-loads.
+* :func:`convert_official_mae` maps facebookresearch/mae checkpoints (timm
+  key layout; pretrained with decoder, or fine-tuned with ``fc_norm`` and
+  ``head``) onto ``MAE`` (``backbone.`` = ``MAEViT`` / ``VisionTransformer``,
+  ``neck.`` = ``MAEPretrainDecoder``) and ``ImageClassifier`` (``head.fc``).
+* :func:`convert_official_convmae` maps Alpha-VL/ConvMAE checkpoints
+  (``models_convmae.py`` pretrained with decoder, or ``models_convvit.py``
+  fine-tuned with ``fc_norm`` and ``head``) onto ``MAE`` with
+  ``ConvMAEViT`` / ``ConvMAEDecoder`` and ``ImageClassifier`` with
+  ``ConvViT``. The convolution stages keep their official names; the
+  transformer blocks become mmpretrain ``TransformerEncoderLayer`` s.
+
+Every key must be recognised: a file with anything else is refused with the
+list of keys, so a checkpoint of another model never half-loads.
 """
 import re
 from collections import OrderedDict
@@ -14,7 +20,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from .checkpoint import BackboneKeysError
 
-# (official block sub-key, mmpretrain TransformerEncoderLayer sub-key)
+Rule = Tuple[str, Callable[[re.Match], str]]
+# (official timm block sub-key, mmpretrain TransformerEncoderLayer sub-key)
 _BLOCK = (
     ('norm1.', 'ln1.'),
     ('attn.qkv.', 'attn.qkv.'),
@@ -26,33 +33,71 @@ _BLOCK = (
 _PARAM = r'(weight|bias)'
 
 
-def _mae_rules() -> List[Tuple[str, Callable[[re.Match], str]]]:
-    rules = [
-        (r'cls_token', lambda m: 'backbone.cls_token'),
-        (r'pos_embed', lambda m: 'backbone.pos_embed'),
-        (rf'patch_embed\.proj\.{_PARAM}',
-         lambda m: f'backbone.patch_embed.projection.{m[1]}'),
-        (rf'norm\.{_PARAM}', lambda m: f'backbone.ln1.{m[1]}'),
-        (rf'fc_norm\.{_PARAM}', lambda m: f'backbone.ln2.{m[1]}'),
-        (rf'head\.{_PARAM}', lambda m: f'head.fc.{m[1]}'),
-        (r'mask_token', lambda m: 'neck.mask_token'),
-        (r'decoder_pos_embed', lambda m: 'neck.decoder_pos_embed'),
-        (rf'decoder_embed\.{_PARAM}',
-         lambda m: f'neck.decoder_embed.{m[1]}'),
+def _same(prefix: str) -> Callable[[re.Match], str]:
+    """Keep the official key, under ``prefix``."""
+    return lambda m: prefix + m[0]
+
+
+def _block_rules(official: str, ours: str) -> List[Rule]:
+    """timm blocks ``official.N.*`` -> ``ours.N.*`` (mmpretrain names)."""
+    return [(rf'{official}\.(\d+)\.{re.escape(src)}{_PARAM}',
+             lambda m, d=dst: f'{ours}.{m[1]}.{d}{m[2]}')
+            for src, dst in _BLOCK]
+
+
+def _decoder_and_head_rules() -> List[Rule]:
+    """MAE's decoder -> ``neck.``, classifier -> ``head.fc`` (MAE, ConvMAE).
+    """
+    return [
+        (r'mask_token|decoder_pos_embed', _same('neck.')),
+        (rf'decoder_(embed|pred)\.{_PARAM}', _same('neck.')),
         (rf'decoder_norm\.{_PARAM}', lambda m: f'neck.ln1.{m[1]}'),
-        (rf'decoder_pred\.{_PARAM}',
-         lambda m: f'neck.decoder_pred.{m[1]}'),
-    ]
-    for src, dst in _BLOCK:
-        for official, ours in (('blocks', 'backbone.layers'),
-                               ('decoder_blocks', 'neck.decoder_blocks')):
-            rules.append((
-                rf'{official}\.(\d+)\.{re.escape(src)}{_PARAM}',
-                lambda m, o=ours, d=dst: f'{o}.{m[1]}.{d}{m[2]}'))
-    return [(re.compile(p + '$'), f) for p, f in rules]
+        (rf'head\.{_PARAM}', lambda m: f'head.fc.{m[1]}'),
+    ] + _block_rules('decoder_blocks', 'neck.decoder_blocks')
 
 
-_MAE_RULES = _mae_rules()
+def _compile(rules: List[Rule]) -> List[Tuple[re.Pattern, Callable]]:
+    return [(re.compile(f'(?:{p})$'), f) for p, f in rules]
+
+
+_MAE_RULES = _compile([
+    (r'cls_token|pos_embed', _same('backbone.')),
+    (rf'patch_embed\.proj\.{_PARAM}',
+     lambda m: f'backbone.patch_embed.projection.{m[1]}'),
+    (rf'norm\.{_PARAM}', lambda m: f'backbone.ln1.{m[1]}'),
+    (rf'fc_norm\.{_PARAM}', lambda m: f'backbone.ln2.{m[1]}'),
+] + _block_rules('blocks', 'backbone.layers') + _decoder_and_head_rules())
+
+_CONVMAE_RULES = _compile([
+    (r'pos_embed', _same('backbone.')),
+    (rf'patch_embed[123]\.(proj|norm)\.{_PARAM}', _same('backbone.')),
+    (rf'(patch_embed4|stage[12]_output_decode|norm|fc_norm)\.{_PARAM}',
+     _same('backbone.')),
+    (rf'blocks[12]\.\d+\.(norm1|conv1|attn|conv2|norm2|mlp\.fc1|mlp\.fc2)'
+     rf'\.{_PARAM}', _same('backbone.')),
+] + _block_rules('blocks3', 'backbone.blocks3') + _decoder_and_head_rules())
+
+
+def _convert(state_dict: Dict, rules, source: str, name: str,
+             required: str) -> OrderedDict:
+    out, unknown = OrderedDict(), []
+    for key, value in state_dict.items():
+        new: Optional[str] = None
+        for pattern, rename in rules:
+            match = pattern.match(key)
+            if match:
+                new = rename(match)
+                break
+        if new is None:
+            unknown.append(key)
+        else:
+            out[new] = value
+    if unknown or not any(k.startswith(required) for k in out):
+        raise BackboneKeysError(
+            f'{source} is not an official {name} checkpoint: '
+            f'{len(unknown)} unrecognised keys {unknown[:50]}'
+            + ('' if unknown else ' (and no encoder blocks)'))
+    return out
 
 
 def convert_official_mae(state_dict: Dict, source: str = 'checkpoint'
@@ -72,21 +117,27 @@ def convert_official_mae(state_dict: Dict, source: str = 'checkpoint'
         BackboneKeysError: Keys that are not in the official MAE layout are
             listed (the file is another model's, or not MAE's at all).
     """
-    out, unknown = OrderedDict(), []
-    for key, value in state_dict.items():
-        new: Optional[str] = None
-        for pattern, rename in _MAE_RULES:
-            match = pattern.match(key)
-            if match:
-                new = rename(match)
-                break
-        if new is None:
-            unknown.append(key)
-        else:
-            out[new] = value
-    if unknown or not any(k.startswith('backbone.layers.') for k in out):
-        raise BackboneKeysError(
-            f'{source} is not an official MAE checkpoint: '
-            f'{len(unknown)} unrecognised keys {unknown[:50]}'
-            + ('' if unknown else ' (and no encoder blocks)'))
-    return out
+    return _convert(state_dict, _MAE_RULES, source, 'MAE',
+                    'backbone.layers.')
+
+
+def convert_official_convmae(state_dict: Dict, source: str = 'checkpoint'
+                             ) -> OrderedDict:
+    """Rename an official ConvMAE state dict to the suite's layout.
+
+    Args:
+        state_dict (dict): ``torch.load(path)['model']`` of a released
+            ConvMAE checkpoint (pretrained ``convmae_base.pth`` with the
+            decoder, or a fine-tuned ConvViT with ``fc_norm`` and ``head``).
+        source (str): Name for error messages.
+
+    Returns:
+        OrderedDict: Tensors under ``backbone.``, ``neck.`` and ``head.``.
+
+    Raises:
+        BackboneKeysError: Keys that are not in the official ConvMAE layout
+            are listed (e.g. a detection checkpoint with relative position
+            tables, or another model's file).
+    """
+    return _convert(state_dict, _CONVMAE_RULES, source, 'ConvMAE',
+                    'backbone.blocks3.')

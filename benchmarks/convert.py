@@ -1,12 +1,14 @@
 """Convert a released checkpoint into the suite's layout.
 
 ``mimb-convert mae IN.pth OUT.pth`` reads an official facebookresearch/mae
-checkpoint (pretrained or fine-tuned, timm key layout) and writes
-``{'state_dict': ...}`` with ``backbone.`` / ``neck.`` / ``head.`` keys, which
-every downstream config of the plain-ViT family loads with
-``init_cfg.checkpoint=OUT.pth`` (and ``mimb-pipeline --checkpoint OUT.pth``
-transfers it through every task). A file that is not in the named layout is
-refused with the list of keys it does not recognise; nothing is written.
+checkpoint (pretrained or fine-tuned, timm key layout), ``mimb-convert
+convmae IN.pth OUT.pth`` an official Alpha-VL/ConvMAE one (pretrained or
+fine-tuned), and writes ``{'state_dict': ...}`` with ``backbone.`` /
+``neck.`` / ``head.`` keys, which every downstream config of the plain-ViT
+(resp. ConvViT) family loads with ``init_cfg.checkpoint=OUT.pth`` (and
+``mimb-pipeline --checkpoint OUT.pth`` transfers it through every task).
+A file that is not in the named layout is refused with the list of keys it
+does not recognise; nothing is written.
 """
 import argparse
 import os.path as osp
@@ -16,9 +18,11 @@ import torch
 
 from backbones.checkpoint import BackboneKeysError, extract_state_dict
 from backbones.compat import safe_torch_load
-from backbones.converters import convert_official_mae
+from backbones.converters import (convert_official_convmae,
+                                  convert_official_mae)
 
-CONVERTERS = {'mae': convert_official_mae}
+CONVERTERS = {'mae': convert_official_mae,
+              'convmae': convert_official_convmae}
 
 
 def main(argv=None) -> int:

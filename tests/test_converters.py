@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 
 from backbones.checkpoint import BackboneKeysError, load_strict
-from backbones.converters import convert_official_mae
+from backbones.converters import convert_official_convmae, convert_official_mae
 from conftest import SMOKE_PRETRAIN, run_cli
 
 DIM, DEPTH, HEADS, PATCH, SIZE = 64, 4, 4, 4, 32
@@ -98,3 +98,176 @@ def test_cli_writes_a_loadable_checkpoint(tmp_path):
                    check=False)
     assert proc.returncode == 1 and "'foo'" in proc.stderr
     assert not (tmp_path / 'no.pth').exists()
+
+
+# ConvMAE (Alpha-VL/ConvMAE): the official key layout at the smoke size,
+# filled with random tensors of the official shapes.
+C_DIMS, C_DEPTHS, C_HEADS, C_SIZE = (32, 48, 64), (1, 1, 2), 4, 64
+
+
+def official_convmae_state(finetuned=False):
+    gen = torch.Generator().manual_seed(0)
+
+    def t(*shape):
+        return torch.randn(*shape, generator=gen) * 0.2
+
+    state, in_ch = {}, 3
+    for i, (dim, stride) in enumerate(zip(C_DIMS, (4, 2, 2)), 1):
+        state.update({
+            f'patch_embed{i}.proj.weight': t(dim, in_ch, stride, stride),
+            f'patch_embed{i}.proj.bias': t(dim),
+            f'patch_embed{i}.norm.weight': 1 + t(dim),
+            f'patch_embed{i}.norm.bias': t(dim)})
+        in_ch = dim
+    for i, dim in enumerate(C_DIMS[:2], 1):
+        for j in range(C_DEPTHS[i - 1]):
+            p = f'blocks{i}.{j}.'
+            for name, shape in (('conv1', (dim, dim, 1, 1)),
+                                ('attn', (dim, 1, 5, 5)),
+                                ('conv2', (dim, dim, 1, 1)),
+                                ('mlp.fc1', (4 * dim, dim, 1, 1)),
+                                ('mlp.fc2', (dim, 4 * dim, 1, 1))):
+                state[p + name + '.weight'] = t(*shape)
+                state[p + name + '.bias'] = t(shape[0])
+            for name in ('norm1', 'norm2'):
+                state[p + name + '.weight'] = 1 + t(dim)
+                state[p + name + '.bias'] = t(dim)
+    dim = C_DIMS[2]
+    grid = (C_SIZE // 16)**2
+    state.update({'patch_embed4.weight': t(dim, dim),
+                  'patch_embed4.bias': t(dim), 'pos_embed': t(1, grid, dim)})
+    for j in range(C_DEPTHS[2]):
+        p = f'blocks3.{j}.'
+        for name, shape in (('attn.qkv', (3 * dim, dim)),
+                            ('attn.proj', (dim, dim)),
+                            ('mlp.fc1', (4 * dim, dim)),
+                            ('mlp.fc2', (dim, 4 * dim))):
+            state[p + name + '.weight'] = t(*shape)
+            state[p + name + '.bias'] = t(shape[0])
+        for name in ('norm1', 'norm2'):
+            state[p + name + '.weight'] = 1 + t(dim)
+            state[p + name + '.bias'] = t(dim)
+    if finetuned:  # models_convvit.ConvViT(global_pool=True)
+        state.update({'fc_norm.weight': 1 + t(dim), 'fc_norm.bias': t(dim),
+                      'head.weight': t(8, dim), 'head.bias': t(8)})
+        return state
+    state.update({'norm.weight': 1 + t(dim), 'norm.bias': t(dim),
+                  'stage1_output_decode.weight': t(dim, C_DIMS[0], 4, 4),
+                  'stage1_output_decode.bias': t(dim),
+                  'stage2_output_decode.weight': t(dim, C_DIMS[1], 2, 2),
+                  'stage2_output_decode.bias': t(dim)})
+    # the MAE decoder (64-d, 2 blocks as the smoke config), no cls row
+    _, mae = official_pretrain_state()
+    state.update({k: v for k, v in mae.items()
+                  if k.startswith(('decoder_', 'mask_token'))})
+    state['decoder_pos_embed'] = t(1, grid, DIM)
+    state['decoder_pred.weight'] = t(16 * 16 * 3, DIM)
+    state['decoder_pred.bias'] = t(16 * 16 * 3)
+    return state
+
+
+def official_convvit_tokens(sd, x):
+    """Stage-3 tokens of the official ConvViT, written from the ConvMAE
+    paper and SPEC (conv -> LN -> GELU embeds; conv blocks
+    x + conv2(dw5x5(conv1(LN x))), x + MLP(LN x); patch_embed4 before the
+    position table; LN eps 1e-5 in stages 1-2, 1e-6 in stage 3)."""
+    F = torch.nn.functional
+
+    def ln2d(v, p, eps=1e-5):
+        v = v.permute(0, 2, 3, 1)
+        v = F.layer_norm(v, v.shape[-1:], sd[p + '.weight'], sd[p + '.bias'],
+                         eps)
+        return v.permute(0, 3, 1, 2)
+
+    def conv(v, p, **kw):
+        return F.conv2d(v, sd[p + '.weight'], sd[p + '.bias'], **kw)
+
+    def lin(v, p):
+        return F.linear(v, sd[p + '.weight'], sd[p + '.bias'])
+
+    for i, stride in ((1, 4), (2, 2)):
+        x = F.gelu(ln2d(conv(x, f'patch_embed{i}.proj', stride=stride),
+                        f'patch_embed{i}.norm'))
+        for j in range(C_DEPTHS[i - 1]):
+            p = f'blocks{i}.{j}.'
+            y = conv(ln2d(x, p + 'norm1'), p + 'conv1')
+            y = conv(y, p + 'attn', padding=2, groups=y.shape[1])
+            x = x + conv(y, p + 'conv2')
+            y = conv(F.gelu(conv(ln2d(x, p + 'norm2'), p + 'mlp.fc1')),
+                     p + 'mlp.fc2')
+            x = x + y
+    x = F.gelu(ln2d(conv(x, 'patch_embed3.proj', stride=2),
+                    'patch_embed3.norm'))
+    x = lin(x.flatten(2).transpose(1, 2), 'patch_embed4') + sd['pos_embed']
+    B, N, C = x.shape
+    for j in range(C_DEPTHS[2]):
+        p = f'blocks3.{j}.'
+        y = F.layer_norm(x, (C, ), sd[p + 'norm1.weight'],
+                         sd[p + 'norm1.bias'], 1e-6)
+        q, k, v = lin(y, p + 'attn.qkv').view(B, N, 3, C_HEADS, -1).permute(
+            2, 0, 3, 1, 4)
+        att = (q @ k.transpose(-2, -1) * q.shape[-1]**-0.5).softmax(-1)
+        x = x + lin((att @ v).transpose(1, 2).reshape(B, N, C),
+                    p + 'attn.proj')
+        y = F.layer_norm(x, (C, ), sd[p + 'norm2.weight'],
+                         sd[p + 'norm2.bias'], 1e-6)
+        x = x + lin(F.gelu(lin(y, p + 'mlp.fc1')), p + 'mlp.fc2')
+    return x
+
+
+def build_config_model(path):
+    from mmpretrain.registry import MODELS
+
+    import backbones  # noqa: F401
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(path)
+    cfg.model.backbone.pop('init_cfg', None)
+    return MODELS.build(cfg.model).eval()
+
+
+def test_convmae_pretrain_checkpoint_fills_the_model_and_matches_official():
+    from conftest import CONFIGS
+    state = official_convmae_state()
+    converted = convert_official_convmae(state, 'convmae_base.pth')
+    model = build_config_model(
+        f'{CONFIGS}/convmae/convmae_convvit-tiny_1xb32-coslr-30e_tiny-in1k'
+        '-64px.py')
+    load_strict(model, converted, 'official')  # no missing, no unexpected
+    x = torch.randn(2, 3, C_SIZE, C_SIZE)
+    with torch.no_grad():
+        ours = model.backbone(x, mask=None)[0]  # (B, C, 4, 4), final norm
+        tokens = official_convvit_tokens(state, x)
+        theirs = torch.nn.functional.layer_norm(
+            tokens, (tokens.shape[-1], ), state['norm.weight'],
+            state['norm.bias'], 1e-6)
+    assert torch.allclose(ours.flatten(2).transpose(1, 2), theirs,
+                          atol=1e-5)
+
+
+def test_convmae_finetuned_checkpoint_loads_into_the_classifier():
+    from conftest import CONFIGS
+    state = official_convmae_state(finetuned=True)
+    converted = convert_official_convmae(state)
+    model = build_config_model(
+        f'{CONFIGS}/benchmarks/convvit/'
+        'convvit-tiny_1xb32-coslr-8e_tiny-in1k-64px.py')
+    load_strict(model, converted, 'official')
+    x = torch.randn(2, 3, C_SIZE, C_SIZE)
+    F = torch.nn.functional
+    with torch.no_grad():
+        pooled = F.layer_norm(official_convvit_tokens(state, x).mean(1),
+                              (C_DIMS[2], ), state['fc_norm.weight'],
+                              state['fc_norm.bias'], 1e-6)
+        logits = F.linear(pooled, state['head.weight'], state['head.bias'])
+        ours = model(x, mode='tensor')
+    assert torch.allclose(ours, logits, atol=1e-5)
+
+
+def test_convmae_converter_refuses_other_layouts():
+    state = official_convmae_state()
+    state['rel_pos_bias.relative_position_bias_table'] = torch.zeros(1)
+    with pytest.raises(BackboneKeysError, match='relative_position_bias'):
+        convert_official_convmae(state, 'det.pth')
+    _, mae = official_pretrain_state()
+    with pytest.raises(BackboneKeysError, match=r"'blocks\.0\.norm1"):
+        convert_official_convmae(mae, 'mae.pth')
