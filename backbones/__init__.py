@@ -8,7 +8,11 @@
   loads (:mod:`backbones.checkpoint`),
 * registers EMAE (:mod:`backbones.emae`), ConvMAE's encoder ``ConvViT``
   (:mod:`backbones.convvit`) and its pretraining parts
-  (:mod:`backbones.convmae`),
+  (:mod:`backbones.convmae`), UM-MAE's coordinate-aware Swin ``CoordSwin``
+  (:mod:`backbones.coord_swin`) with its uniform masking
+  (:mod:`backbones.uniform_masking`), UM-MAE's pretraining parts
+  (:mod:`backbones.ummae`) and SimMIM on the same encoder
+  (:mod:`backbones.simmim_swin`),
 * registers the dense plain-ViT backbone ``WindowedViT``
   (:mod:`backbones.windowed_vit`), ViTDet's simple feature pyramid for mmdet
   (:mod:`backbones.simple_fpn`) and layer-wise lr decay for detectors and
@@ -22,23 +26,28 @@ from . import compat
 from .checkpoint import BackboneKeysError, StrictPretrainedInit
 from .convmae import ConvMAEDecoder, ConvMAEViT, block_masks, upsample_mask
 from .convvit import ConvViT
+from .coord_swin import CoordSwin
 from .emae import EMAE, EMAEViT, parallel_masks
 from .hooks import (NonFiniteLossError, NonFiniteLossHook, RNGStateHook,
                     RunSummaryHook, TimeBudgetHook)
 from .knn import KNNTestLoop
 from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
+from .simmim_swin import SimMIMCoordSwin
 from .simple_fpn import SimpleFeaturePyramid
 from .transforms import CorruptImageError, NamedLoadImageFromFile
+from .ummae import UMMAEDecoder, UMMAESwin
 from .windowed_vit import WindowedViT
 
 compat.install()
 
 __all__ = [
     'BackboneKeysError', 'BackboneLayerDecayOptimWrapperConstructor',
-    'ConvMAEDecoder', 'ConvMAEViT', 'ConvViT', 'CorruptImageError', 'EMAE',
-    'EMAEViT', 'KNNTestLoop',
+    'ConvMAEDecoder', 'ConvMAEViT', 'ConvViT', 'CoordSwin',
+    'CorruptImageError', 'EMAE', 'EMAEViT', 'KNNTestLoop',
     'NamedLoadImageFromFile', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'RNGStateHook', 'RunSummaryHook', 'SimpleFeaturePyramid',
-    'StrictPretrainedInit', 'TimeBudgetHook', 'WindowedViT',
+    'RNGStateHook', 'RunSummaryHook', 'SimMIMCoordSwin',
+    'SimpleFeaturePyramid',
+    'StrictPretrainedInit', 'TimeBudgetHook', 'UMMAEDecoder', 'UMMAESwin',
+    'WindowedViT',
     'block_masks', 'parallel_masks', 'upsample_mask'
 ]

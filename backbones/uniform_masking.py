@@ -171,3 +171,18 @@ def grid_coords(batch_size: int, size: Tuple[int, int],
     cols = torch.arange(size[1], device=device, dtype=torch.float32)
     coords = torch.stack(torch.meshgrid(rows, cols, indexing='ij'))
     return coords.expand(batch_size, -1, -1, -1)
+
+
+def visible_index(choice: torch.Tensor) -> torch.Tensor:
+    """Row-major index of every cell's visible patch on the masking grid.
+
+    Args:
+        choice (Tensor): (B, h/2, w/2) from :func:`uniform_masks`.
+
+    Returns:
+        Tensor: (B, h/2 * w/2) long, in cell (compact map) order.
+    """
+    h2, w2 = choice.shape[1:]
+    rows = torch.arange(h2, device=choice.device)[:, None] * 2 + choice // 2
+    cols = torch.arange(w2, device=choice.device)[None, :] * 2 + choice % 2
+    return (rows * 2 * w2 + cols).flatten(1)

@@ -49,10 +49,11 @@ def test_builds_model(path):
 
 REAL = [p for p in RUNNABLE if 'tiny' not in p]
 CONVVIT = [p for p in REAL if 'conv' in osp.basename(p)]
+SWIN = [p for p in REAL if 'swin' in osp.basename(p)]
 
 
-@pytest.mark.parametrize('path', [p for p in REAL if p not in CONVVIT],
-                         ids=rel)
+@pytest.mark.parametrize('path', [p for p in REAL
+                                  if p not in CONVVIT + SWIN], ids=rel)
 def test_real_configs_keep_published_recipe(path):
     cfg = Config.fromfile(path)
     if cfg.mimb_stage == 'pretrain':
@@ -148,4 +149,47 @@ def test_convmae_configs_keep_published_recipe(path):
         assert cfg.mimb_stage == 'seg'
         assert enc.drop_path_rate == 0.2 and cfg.model.neck is None
         assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.75
+        assert cfg.train_cfg.max_iters == 160000
+
+
+@pytest.mark.parametrize('path', SWIN, ids=rel)
+def test_swin_configs_keep_published_recipe(path):
+    """UM-MAE's published recipes (implus/UM-MAE Makefile and configs) and
+    mmdet's / mmseg's Swin recipes for the dense tasks."""
+    cfg = Config.fromfile(path)
+    enc = cfg.model.backbone
+    large = 'large' in path
+    assert enc.arch == ('large' if large else 'tiny')
+    if cfg.mimb_stage == 'pretrain':
+        assert enc.type in ('UMMAESwin', 'SimMIMCoordSwin')
+        assert enc.window_size == 8
+        opt = cfg.optim_wrapper
+        assert opt.optimizer.lr == pytest.approx(1.5e-4 * 4096 / 256)
+        assert cfg.train_dataloader.batch_size * 8 == 4096
+        assert cfg.param_scheduler[0].end == 10
+        assert cfg.train_cfg.max_epochs == (800 if large else 200)
+        crop = cfg.train_dataloader.dataset.pipeline[1]
+        assert crop.scale == 256
+        if enc.type == 'UMMAESwin':
+            assert (enc.mask_patch_size, enc.secondary_ratio) == (16, 0.25)
+            assert cfg.model.neck.decoder_depth == 2
+            assert cfg.model.head.norm_pix
+        else:
+            gen = cfg.train_dataloader.dataset.pipeline[3]
+            assert (gen.mask_patch_size, gen.mask_ratio) == (16, 0.75)
+        return
+    assert enc.type.endswith('CoordSwin') and enc.window_size == 16
+    if cfg.mimb_stage == 'finetune':
+        assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == (
+            0.9 if large else 0.85)
+        assert cfg.optim_wrapper.optimizer.lr == 2e-3
+        assert enc.drop_path_rate == (0.2 if large else 0.1)
+    elif cfg.mimb_stage in ('linear', 'knn'):
+        assert enc.out_type == 'avg_featmap'
+    elif cfg.mimb_stage == 'det':
+        assert cfg.model.neck.type == 'FPN'
+        assert cfg.train_cfg.max_epochs == (36 if '3x' in path else 12)
+    else:
+        assert cfg.mimb_stage == 'seg'
+        assert cfg.optim_wrapper.optimizer.lr == 1e-4
         assert cfg.train_cfg.max_iters == 160000

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from backbones.uniform_masking import (compact, grid_coords, secondary_masks,
-                                       uncompact, uniform_masks)
+                                       uncompact, uniform_masks, visible_index)
 
 
 @pytest.mark.parametrize('grid', [(16, 16), (4, 6), (2, 2)])
@@ -15,13 +15,12 @@ def test_exactly_one_visible_patch_per_cell(grid):
     visible = (1 - out['mask']).view(3, h // 2, 2, w // 2, 2)
     assert torch.equal(visible.sum((2, 4)), torch.ones(3, h // 2, w // 2))
     assert out['mask'].sum().item() == 3 * h * w * 3 / 4
-    # the visible patch sits at the cell's chosen offset
-    a, b = out['choice'] // 2, out['choice'] % 2
-    rows = torch.arange(h // 2)[None, :, None] * 2 + a
-    cols = torch.arange(w // 2)[None, None, :] * 2 + b
-    flat = (rows * w + cols).flatten(1)
-    assert torch.equal(out['mask'].gather(1, flat), torch.zeros_like(
-        flat, dtype=torch.float))
+    # visible_index names exactly the visible patches, in cell order
+    flat = visible_index(out['choice'])
+    assert torch.equal(out['mask'].gather(1, flat), torch.zeros(
+        3, h * w // 4))
+    assert torch.equal(flat.sort(1).values, (out['mask'] == 0).nonzero()[
+        :, 1].view(3, -1))
 
 
 def test_choices_are_uniform_over_the_cell():

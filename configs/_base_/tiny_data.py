@@ -44,3 +44,13 @@ tiny_convvit_test_pipeline = [
     dict(type='CenterCrop', crop_size=64),
     dict(type='PackInputs'),
 ]
+# The micro coordinate-aware Swin of the Swin-family smoke configs (UM-MAE,
+# SimMIM): 32-d stage 1, 1/1/2/1 blocks, 32-d heads, window 8; pretrained
+# on 128 px crops (an 8 x 8 masking grid of 16 px patches), transferred at
+# the classification and dense sizes above.
+tiny_swin_arch = dict(
+    _delete_=True,
+    embed_dims=32,
+    depths=[1, 1, 2, 1],
+    num_heads=[1, 2, 4, 8])
+tiny_swin_pretrain_size = 128

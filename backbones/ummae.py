@@ -1,0 +1,177 @@
+"""UM-MAE pretraining on the coordinate-aware Swin.
+
+Li et al., *Uniform Masking: Enabling MAE Pre-training for Pyramid-based
+Vision Transformers with Locality* (arXiv 2205.10063; official code
+implus/UM-MAE). On :class:`~backbones.coord_swin.CoordSwin`:
+
+1. the image is embedded (stride-4 tokens) and uniformly masked on a grid of
+   ``mask_patch_size`` patches (:func:`~backbones.uniform_masking.
+   uniform_masks`): one visible patch per 2 x 2 cell;
+2. the visible patches' tokens and their true image coordinates are
+   compacted into a half-size map (:func:`~backbones.uniform_masking.
+   compact`), which the windowed encoder processes densely while its
+   attention bias sees the real (two-patches-apart) geometry;
+3. secondary masking replaces 25% of the compacted cells by a learnable
+   token (``vis_mask_token``, passed through the patch embedding's norm as
+   in the official code);
+4. the decoder (:class:`UMMAEDecoder`) expands every stage-4 token into the
+   visible cells it covers (linear + pixel shuffle), puts each at its
+   patch's true position among shared mask tokens, adds a fixed sin-cos
+   table and predicts the pixels of every patch; mmpretrain's
+   ``MAEPretrainHead`` takes the norm_pix MSE on the hidden patches. The
+   algorithm is mmpretrain's ``MAE`` with these parts.
+
+Deliberate difference from the official code: its decoder pairs the visible
+tokens, which come in cell order, with position embeddings taken in image
+raster order (``decoder_pos_embed[~mask]``), so most visible tokens get
+another patch's position. Here every token gets its own patch's position.
+"""
+from typing import Optional, Tuple, Union
+
+import torch
+from mmpretrain.registry import MODELS
+from torch import nn
+
+from .convmae import ConvMAEDecoder
+from .coord_swin import CoordSwin
+from .uniform_masking import (compact, grid_coords, secondary_masks,
+                              uniform_masks, visible_index)
+
+STRIDE = 32  # total stride of the Swin on the compacted map
+
+
+@MODELS.register_module()
+class UMMAESwin(CoordSwin):
+    """CoordSwin encoder with UM-MAE's uniform and secondary masking.
+
+    Args:
+        arch (str | dict): CoordSwin arch. Defaults to 'tiny'.
+        mask_patch_size (int): Side of the masking (and reconstruction)
+            patches in pixels; must divide 32 and be >= 4. Defaults to 16.
+        secondary_ratio (float): Fraction of compacted cells replaced by
+            ``vis_mask_token``. Defaults to 0.25.
+        **kwargs: Other ``CoordSwin`` arguments (``window_size``,
+            ``drop_path_rate``, ``with_cp``, ...). The encoder is built
+            with ``out_type='avg_featmap'`` for its final ``norm``, which
+            pretraining applies per token.
+    """
+
+    def __init__(self, arch='tiny', mask_patch_size: int = 16,
+                 secondary_ratio: float = 0.25, **kwargs) -> None:
+        super().__init__(arch=arch, out_type='avg_featmap', **kwargs)
+        if mask_patch_size < 4 or STRIDE % mask_patch_size:
+            raise ValueError(f'mask_patch_size must divide {STRIDE} and be '
+                             f'>= 4, got {mask_patch_size}')
+        if not 0 <= secondary_ratio < 1:
+            raise ValueError(f'secondary_ratio must be in [0, 1), got '
+                             f'{secondary_ratio}')
+        self.mask_patch_size = mask_patch_size
+        self.secondary_ratio = secondary_ratio
+        self.vis_mask_token = nn.Parameter(
+            torch.zeros(1, self.embed_dims[0]))
+
+    def init_weights(self) -> None:
+        """CoordSwin's init; normal(0.02) secondary mask token."""
+        super().init_weights()
+        nn.init.normal_(self.vis_mask_token, std=.02)
+
+    def forward(self, x: torch.Tensor,
+                mask: Optional[Union[bool, torch.Tensor]] = True
+                ) -> Union[Tuple[torch.Tensor, ...],
+                           Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Encode the compacted visible patches.
+
+        Args:
+            x (Tensor): (B, 3, H, W) images, H and W multiples of 64 (an
+                even masking grid whose compacted map the four stages
+                halve exactly).
+            mask (bool | Tensor, optional): True draws the masks; a
+                (B, h/2, w/2, 4) noise tensor replays a uniform mask (the
+                secondary mask is drawn); None or False runs the plain
+                CoordSwin on all tokens.
+
+        Returns:
+            tuple: latent (B, C3, H/64, W/64) stage-4 map after ``norm``,
+            mask (B, h * w) with 1 = hidden (h = H / mask_patch_size), and
+            the cells' visible offsets ``choice`` (B, h/2, w/2); with
+            ``mask=None`` the CoordSwin output.
+        """
+        if mask is None or mask is False:
+            return super().forward(x)
+        B, _, H, W = x.shape
+        if H % (2 * STRIDE) or W % (2 * STRIDE):
+            raise ValueError(f'UM-MAE needs input sides that are multiples '
+                             f'of {2 * STRIDE}, got {(H, W)}')
+        p = self.mask_patch_size
+        grid = (H // p, W // p)
+        drawn = uniform_masks(B, grid, device=x.device,
+                              noise=mask if torch.is_tensor(mask) else None)
+        choice = drawn['choice']
+        tokens = compact(self.patch_embed(x), choice)  # B C0 H/8 W/8
+        coords = compact(grid_coords(B, (H // 4, W // 4), x.device), choice)
+        cells = choice.shape[1] * choice.shape[2]
+        hidden = secondary_masks(B, cells, self.secondary_ratio,
+                                 device=x.device)
+        s = p // 4  # tokens per patch side
+        hidden = hidden.view(B, 1, *choice.shape[1:]).repeat_interleave(
+            s, 2).repeat_interleave(s, 3)
+        token = self.patch_embed.norm(self.vis_mask_token)[..., None, None]
+        tokens = tokens * (1 - hidden) + token * hidden
+        latent = self.forward_tokens(tokens, coords.permute(0, 2, 3, 1))[3]
+        latent = self.norm(latent.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return latent, drawn['mask'], choice
+
+
+@MODELS.register_module()
+class UMMAEDecoder(ConvMAEDecoder):
+    """MAE-style decoder that puts compacted tokens back where they belong.
+
+    Args:
+        in_channels (int): Stage-4 channels of the encoder (768 for
+            Swin-T).
+        num_patches (int): L = h * w masking patches. Defaults to 256.
+        patch_size (int): Masking patch side in pixels. Defaults to 16.
+        decoder_embed_dim (int): D. Defaults to 512.
+        decoder_depth (int): Blocks. Defaults to 2 (Swin-T).
+        decoder_num_heads (int): Heads. Defaults to 16.
+        **kwargs: Other ``MAEPretrainDecoder`` arguments.
+    """
+
+    def __init__(self, in_channels: int = 768, num_patches: int = 256,
+                 patch_size: int = 16, decoder_embed_dim: int = 512,
+                 decoder_depth: int = 2, decoder_num_heads: int = 16,
+                 **kwargs) -> None:
+        super().__init__(num_patches=num_patches, patch_size=patch_size,
+                         embed_dim=in_channels,
+                         decoder_embed_dim=decoder_embed_dim,
+                         decoder_depth=decoder_depth,
+                         decoder_num_heads=decoder_num_heads, **kwargs)
+        # one stage-4 token covers (32 / p)^2 visible cells
+        self.upscale = STRIDE // patch_size
+        self.decoder_embed = nn.Linear(
+            in_channels, self.upscale**2 * decoder_embed_dim)
+        self.expand = nn.PixelShuffle(self.upscale)
+
+    def forward(self, x: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
+        """Predict every patch.
+
+        Args:
+            x (Tensor): (B, C3, h4, w4) encoder output.
+            choice (Tensor): (B, h/2, w/2) visible offsets of the cells.
+
+        Returns:
+            Tensor: (B, L, p * p * 3) predictions in row-major patch order.
+        """
+        x = self.decoder_embed(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        x = self.expand(x).flatten(2).transpose(1, 2)  # B cells D
+        B, n, D = x.shape
+        if n != choice.shape[1] * choice.shape[2]:
+            raise ValueError(f'{n} decoder tokens for '
+                             f'{tuple(choice.shape[1:])} cells')
+        tokens = self.mask_token.expand(B, self.num_patches, D).clone()
+        tokens.scatter_(1, visible_index(choice)[..., None].expand(-1, -1, D),
+                        x)
+        x = tokens + self.decoder_pos_embed
+        for block in self.decoder_blocks:
+            x = block(x)
+        return self.decoder_pred(self.decoder_norm(x))

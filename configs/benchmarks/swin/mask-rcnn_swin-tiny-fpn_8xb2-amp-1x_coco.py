@@ -1,0 +1,28 @@
+# Mask R-CNN + FPN with a coordinate-aware Swin-T (UM-MAE, SimMIM): mmdet's
+# Swin-T recipe (1x: 12 epochs, 1333 x 800, 8 GPUs x 2, AdamW lr 1e-4, wd
+# 0.05, no decay on norms, drop path 0.2, lr x0.1 at epochs 8 and 11) with
+# the encoder's four stage outputs (strides 4-32, each through a new
+# LayerNorm) and window 16; bf16 AMP.
+# Set the encoder with
+#   --cfg-options model.backbone.init_cfg.checkpoint=<pretrain checkpoint>
+_base_ = [
+    'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py',
+    '../../_base_/mimb_runtime.py',
+    '../../_base_/swin.py',
+]
+mimb_stage = 'det'
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='mmpretrain.CoordSwin',
+        arch='tiny',
+        window_size={{_base_.swin_dense_window}},
+        drop_path_rate=0.2,
+        out_indices=(0, 1, 2, 3),
+        init_cfg={{_base_.swin_dense_init}}))
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    dtype='bfloat16',
+    paramwise_cfg=dict(
+        _delete_=True,
+        custom_keys={'norm': dict(decay_mult=0.)}))

@@ -1,0 +1,61 @@
+# Smoke variant of UM-MAE pretraining: the Swin-T recipe with the micro
+# coordinate-aware Swin on 128 px crops of the tiny ImageNet (an 8 x 8 grid
+# of 16 px masking patches: 16 visible, compacted to a 16 x 16 token map,
+# 4 of the 16 cells secondarily masked) and a 64-d, 2-block decoder, on one
+# CPU. Same classes, masking, loss, optimizer and schedule shape as the MAE
+# smoke run; only sizes differ.
+_base_ = [
+    './um-mae_swin-tiny_8xb512-amp-coslr-200e_in1k-256px.py',
+    '../_base_/tiny_data.py',
+]
+size = {{_base_.tiny_swin_pretrain_size}}
+model = dict(
+    backbone=dict(arch={{_base_.tiny_swin_arch}}),
+    neck=dict(in_channels=256, num_patches=64,  # (128 / 16)^2
+              decoder_embed_dim=64, decoder_num_heads=4))
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root={{_base_.tiny_imagenet_root}},
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='RandomResizedCrop', scale=size,
+                 crop_ratio_range=(0.2, 1.0), backend='pillow',
+                 interpolation='bicubic'),
+            dict(type='RandomFlip', prob=0.5),
+            dict(type='PackInputs'),
+        ]))
+max_epochs = 30
+warmup_epochs = 3
+# CPU: no AMP. lr as the recipe's blr * batch / 256, times 10 because the
+# smoke run is 30 epochs instead of 200 (as the MAE smoke run).
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1.5e-4 * 32 / 256 * 10,
+                   betas=(0.9, 0.95), weight_decay=0.05),
+    paramwise_cfg={{_base_.optim_wrapper.paramwise_cfg}})
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
+         by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs)
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=10, max_keep_ckpts=1))
+auto_scale_lr = dict(base_batch_size=32)
+randomness = dict(seed=0, diff_rank_seed=True)
+mimb_downstream = dict(
+    finetune='../benchmarks/swin/swin-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
+    linear='../benchmarks/swin/'
+    'swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    knn='../benchmarks/swin/swin-micro_knn-k20_tiny-in1k-64px.py',
+    det='../benchmarks/swin/mask-rcnn_swin-micro-fpn_1xb2-6e_tiny-coco-128px.py',
+    seg='../benchmarks/swin/'
+    'upernet_swin-micro_1xb4-300i_tiny-ade20k-64x64.py')
+mimb_smoke = None

@@ -1,0 +1,152 @@
+"""UM-MAE and its matched SimMIM on the coordinate-aware Swin: hidden
+patches never reach the encoder, the decoder puts every visible token at its
+own patch, losses and gradients, and the checkpoint hand-off to every
+protocol."""
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from backbones.ummae import UMMAEDecoder, UMMAESwin
+from backbones.uniform_masking import uniform_masks, visible_index
+from conftest import CONFIGS
+
+MICRO = dict(embed_dims=32, depths=[1, 1, 2, 1], num_heads=[1, 2, 4, 8])
+UMMAE = f'{CONFIGS}/um-mae/um-mae_swin-micro_1xb32-coslr-30e_tiny-in1k' \
+    '-128px.py'
+SIMMIM = f'{CONFIGS}/simmim/simmim_swin-micro_1xb32-coslr-30e_tiny-in1k' \
+    '-128px.py'
+BENCH = f'{CONFIGS}/benchmarks/swin'
+TASKS = [
+    (f'{BENCH}/swin-micro_1xb32-coslr-8e_tiny-in1k-64px.py', 'mmpretrain'),
+    (f'{BENCH}/swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+     'mmpretrain'),
+    (f'{BENCH}/mask-rcnn_swin-micro-fpn_1xb2-6e_tiny-coco-128px.py',
+     'mmdet'),
+    (f'{BENCH}/upernet_swin-micro_1xb4-300i_tiny-ade20k-64x64.py', 'mmseg'),
+]
+
+
+def encoder():
+    torch.manual_seed(0)
+    model = UMMAESwin(arch=MICRO)
+    model.init_weights()
+    return model.eval()
+
+
+def test_encoder_output_and_replayed_masks():
+    model = encoder()
+    x = torch.randn(2, 3, 128, 128)
+    noise = torch.rand(2, 4, 4, 4, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        latent, mask, choice = model(x, mask=noise)
+    assert latent.shape == (2, 256, 2, 2)
+    assert torch.equal(mask, uniform_masks(2, (8, 8), noise=noise)['mask'])
+    assert choice.shape == (2, 4, 4)
+    with pytest.raises(ValueError, match='multiples of 64'):
+        model(torch.randn(1, 3, 96, 96))
+    with pytest.raises(ValueError, match='mask_patch_size'):
+        UMMAESwin(arch=MICRO, mask_patch_size=12)
+
+
+def test_hidden_and_secondary_patches_never_reach_the_encoder():
+    model = encoder()
+    x = torch.randn(2, 3, 128, 128)
+    noise = torch.rand(2, 4, 4, 4, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.manual_seed(7)  # the secondary mask
+        latent, mask, _ = model(x, mask=noise)
+        hidden = mask.view(2, 1, 8, 8).repeat_interleave(
+            16, 2).repeat_interleave(16, 3).bool().expand_as(x)
+        y = torch.where(hidden, torch.randn_like(x) * 3, x)
+        torch.manual_seed(7)
+        assert torch.equal(model(y, mask=noise)[0], latent)
+        torch.manual_seed(7)
+        z = torch.where(hidden, x, x + 1)  # every visible pixel
+        assert not torch.allclose(model(z, mask=noise)[0], latent)
+
+
+def test_decoder_puts_each_visible_token_at_its_own_patch():
+    torch.manual_seed(0)
+    dec = UMMAEDecoder(in_channels=256, num_patches=64, decoder_embed_dim=16,
+                       decoder_num_heads=2)
+    dec.init_weights()
+    seen = {}
+    dec.decoder_blocks[0].register_forward_pre_hook(
+        lambda mod, args: seen.update(x=args[0]))
+    latent = torch.randn(2, 256, 2, 2)
+    choice = uniform_masks(2, (8, 8),
+                           generator=torch.Generator().manual_seed(3))[
+                               'choice']
+    assert dec(latent, choice).shape == (2, 64, 16 * 16 * 3)
+    tokens = seen['x'] - dec.decoder_pos_embed  # (2, 64, 16)
+    expanded = dec.expand(dec.decoder_embed(latent.permute(0, 2, 3, 1))
+                          .permute(0, 3, 1, 2)).flatten(2).transpose(1, 2)
+    index = visible_index(choice)
+    assert torch.allclose(tokens.gather(1, index[..., None].expand(
+        -1, -1, 16)), expanded, atol=1e-6)
+    hidden = torch.ones(2, 64, dtype=torch.bool)
+    hidden.scatter_(1, index, False)
+    assert torch.allclose(tokens[hidden],
+                          dec.mask_token.view(1, 16).expand(96, 16),
+                          atol=1e-6)
+
+
+def build(config, scope, checkpoint=None):
+    import backbones  # noqa: F401
+    cfg = Config.fromfile(config)
+    init_default_scope(scope)
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+    if checkpoint:
+        cfg.model.backbone.init_cfg.checkpoint = checkpoint
+    model = registry.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def simmim_samples(n, seed=0):
+    from mmpretrain.structures import DataSample
+    gen = torch.Generator().manual_seed(seed)
+    samples = []
+    for _ in range(n):
+        cells = (torch.rand(8, 8, generator=gen) < 0.75).float()
+        sample = DataSample()
+        sample.set_mask(cells.repeat_interleave(4, 0).repeat_interleave(
+            4, 1))
+        samples.append(sample)
+    return samples
+
+
+@pytest.mark.parametrize('config', [UMMAE, SIMMIM])
+def test_loss_is_finite_and_every_parameter_learns(config):
+    torch.manual_seed(0)
+    model = build(config, 'mmpretrain').train()
+    x = torch.randn(4, 3, 128, 128)
+    loss = model.loss(x, simmim_samples(4))['loss']
+    assert torch.isfinite(loss) and loss.item() > 0
+    loss.backward()
+    idle = [n for n, p in model.named_parameters()
+            if p.requires_grad and p.grad is None]
+    assert idle == []
+
+
+@pytest.fixture(scope='module', params=[UMMAE, SIMMIM],
+                ids=['um-mae', 'simmim'])
+def pretrain_checkpoint(request, tmp_path_factory):
+    torch.manual_seed(0)
+    model = build(request.param, 'mmpretrain')
+    path = tmp_path_factory.mktemp('ckpt') / 'epoch_30.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return str(path), model.state_dict()
+
+
+@pytest.mark.parametrize('config, scope', TASKS,
+                         ids=['finetune', 'linear', 'det', 'seg'])
+def test_pretrained_encoder_loads_into_every_task(pretrain_checkpoint,
+                                                  config, scope):
+    path, pretrained = pretrain_checkpoint
+    model = build(config, scope, path)
+    for key, value in model.backbone.state_dict().items():
+        if key[:5] in ('norm0', 'norm1', 'norm2', 'norm3'):
+            continue  # new output norms of the dense protocols
+        assert torch.equal(value, pretrained['backbone.' + key]), key
