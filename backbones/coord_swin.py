@@ -221,11 +221,23 @@ class CoordWindowAttention(BaseModule):
         self.qkv = nn.Linear(embed_dims, embed_dims * 3)
         self.proj = nn.Linear(embed_dims, embed_dims)
 
+    def mlp_bias(self, offsets: torch.Tensor) -> torch.Tensor:
+        """(..., 2) offsets -> (..., heads): the MLP of the log-spaced
+        offsets (1 x 1 convs applied as linear layers)."""
+        logged = torch.sign(offsets) * torch.log1p(offsets.abs())
+        hidden, out = self.posmlp[0], self.posmlp[2]
+        y = F.relu(F.linear(logged, hidden.weight.flatten(1), hidden.bias))
+        return F.linear(y, out.weight.flatten(1), out.bias)
+
     def coord_bias(self, rel: torch.Tensor) -> torch.Tensor:
         """Attention bias of relative coordinates.
 
-        The MLP runs once per distinct offset (there are few: coordinates
-        sit on a grid), so memory does not grow with batch x windows x N².
+        Coordinates sit on a lattice (integers on the stage-1 grid, halved
+        at every merge), so the offsets take few values: the MLP runs once
+        per lattice point of the offsets' range and the pairs look their
+        bias up, so time and memory do not grow with batch x windows x N²
+        times the MLP width. Offsets off any power-of-two lattice fall back
+        to the MLP on every pair.
 
         Args:
             rel (Tensor): (..., N, N, 2) float32 offsets ``pos_key -
@@ -234,13 +246,22 @@ class CoordWindowAttention(BaseModule):
         Returns:
             Tensor: (..., heads, N, N).
         """
-        # reinterpret each (row, col) float32 pair as one int64 key
-        keys, inverse = torch.unique(rel.contiguous().view(torch.int64),
-                                     return_inverse=True)
-        offsets = keys.view(torch.float32).view(-1, 2)
-        logged = torch.sign(offsets) * torch.log1p(offsets.abs())
-        bias = self.posmlp(logged.t()[None, :, :, None])[0, :, :, 0]
-        return bias[:, inverse[..., 0]].movedim(0, -3)
+        for k in range(8):
+            steps = rel * 2**k
+            if torch.equal(steps, steps.round()):
+                break
+        else:
+            return self.mlp_bias(rel).movedim(-1, -3)
+        steps = steps.long()
+        radius = int(steps.abs().max())
+        side = 2 * radius + 1
+        if side * side >= steps[..., 0].numel():
+            return self.mlp_bias(rel).movedim(-1, -3)
+        axis = torch.arange(-radius, radius + 1, device=rel.device) / 2**k
+        table = self.mlp_bias(torch.stack(
+            torch.meshgrid(axis, axis, indexing='ij'), -1).view(-1, 2))
+        index = (steps[..., 0] + radius) * side + steps[..., 1] + radius
+        return table[index].movedim(-1, -3)
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """(B, nW, N, C) window tokens and their (B or 1, nW * heads, N, N)
