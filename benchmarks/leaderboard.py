@@ -9,24 +9,31 @@ provenance (config, config hash, git commit, package versions, date).
 smoke): the seeds of a setting collapse to their mean, with ``<metric>_std``
 and the seed count; the published numbers of ``results/published.csv`` are
 added as rows marked ``published``, and ``<metric>_vs_published`` gives
-measured minus published where both exist. Every file is replaced
-atomically. ``leaderboard_budget.{csv,md}`` compares the methods at equal
-pretraining device-hours (:func:`matched_budget`).
+measured minus published where both exist; ``reconstruction`` is the
+pretraining run's picture (``mimb-recon``), linked from the HTML with a
+thumbnail. Every file is replaced atomically.
+``leaderboard_budget.{csv,md}`` compares the methods at equal pretraining
+device-hours (:func:`matched_budget`).
 
 Usage: ``mimb-leaderboard work_dirs/pipeline [more run folders] --out results``
 """
 import argparse
 import base64
 import glob
+import html
+import io
 import json
 import os.path as osp
 import sys
+import urllib.parse
 from typing import Iterable, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from backbones.fileio import atomic_write_text
+from backbones.reconstruction import RECON_FILE
 
 PIPELINE_SUMMARY = 'pipeline_summary.json'
 PUBLISHED = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
@@ -46,6 +53,8 @@ TASKS = {'cls': ['ft_top1', 'linear_top1', 'knn_top1'],
 SETTING = ['method', 'backbone', 'schedule']
 COST = ['pretrain_device_hours', 'pretrain_images_per_s',
         'pretrain_peak_memory_mb']
+PRETRAIN_DIR = 'pretrain'  # the pipeline's folder of the pretraining stage
+THUMBNAIL = (240, 96)  # largest thumbnail of a reconstruction in the HTML
 
 
 def find_summaries(roots: Iterable[str]) -> List[str]:
@@ -91,8 +100,15 @@ def summary_to_row(summary: dict, path: str) -> dict:
         versions=' '.join(f'{k}={v}' for k, v in sorted(versions.items())
                           if v),
         date=prov.get('written_at'),
-        summary=path)
+        summary=path,
+        reconstruction=reconstruction_path(path))
     return row
+
+
+def reconstruction_path(summary_path: str) -> Optional[str]:
+    """The reconstruction picture of a pipeline run, if it was drawn."""
+    path = osp.join(osp.dirname(summary_path), PRETRAIN_DIR, RECON_FILE)
+    return path if osp.isfile(path) else None
 
 
 def build_leaderboard(roots: Iterable[str],
@@ -118,7 +134,7 @@ def build_leaderboard(roots: Iterable[str],
                      'pretrain_peak_memory_mb', 'pretrain_epochs',
                      'pretrain_loss_curve', *METRICS, 'config',
                      'config_sha256', 'git_commit', 'git_dirty', 'versions',
-                     'date', 'summary']
+                     'date', 'summary', 'reconstruction']
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values(KEY, kind='stable').reset_index(drop=True)
 
@@ -148,7 +164,7 @@ def aggregate(runs: pd.DataFrame,
     table = group[values].mean()
     stds = group[list(METRICS)].std().add_suffix('_std')
     table = table.join(stds).join(group.size().rename('seeds'))
-    last = group[['device', 'git_commit', 'date']].last()
+    last = group[['device', 'git_commit', 'date', 'reconstruction']].last()
     table = table.join(last).reset_index()
     table['source'] = 'measured'
     if published is not None and len(published):
@@ -245,12 +261,50 @@ def to_markdown(table: pd.DataFrame) -> str:
     return display(table).to_markdown(index=False, floatfmt='.4g') + '\n'
 
 
-def to_html(table: pd.DataFrame, images: Sequence[str] = ()) -> str:
+def _thumbnail(path: str) -> Optional[str]:
+    """A small PNG of a picture as a data URI; None if unreadable."""
+    try:
+        with Image.open(path) as image:
+            image = image.convert('RGB')
+            image.thumbnail(THUMBNAIL)
+            buffer = io.BytesIO()
+            image.save(buffer, format='PNG')
+    except OSError:
+        return None
+    return 'data:image/png;base64,' + base64.b64encode(
+        buffer.getvalue()).decode()
+
+
+def picture_cell(path: str, html_dir: str) -> str:
+    """A link to a reconstruction picture, relative to the HTML file's
+    folder, around its thumbnail (or the word 'picture')."""
+    href = html.escape(urllib.parse.quote(osp.relpath(path, html_dir)))
+    thumb = _thumbnail(path)
+    inner = (f'<img alt="reconstruction" src="{thumb}">' if thumb else
+             'picture')
+    return f'<a href="{href}">{inner}</a>'
+
+
+def to_html(table: pd.DataFrame, images: Sequence[str] = (),
+            html_dir: str = '.') -> str:
     """A self-contained HTML page of :func:`display` (inline CSS) with the
-    given PNG files embedded as data URIs."""
-    body = display(table).to_html(index=False, na_rep='',
-                                  float_format=lambda v: f'{v:.4g}',
-                                  classes='leaderboard', border=0)
+    given PNG files embedded as data URIs, and a ``reconstruction`` column
+    linking each row's picture (relative to ``html_dir``, where the page is
+    written) around an embedded thumbnail."""
+    view = display(table)
+    cells = {}
+    if 'reconstruction' in table and table.reconstruction.notna().any():
+        view['reconstruction'] = ''
+        for i, path in enumerate(table.reconstruction):
+            if isinstance(path, str):
+                view.loc[i, 'reconstruction'] = f'mimb-picture-{i}'
+                cells[f'>mimb-picture-{i}<'] = '>' + picture_cell(
+                    path, html_dir) + '<'
+    body = view.to_html(index=False, na_rep='',
+                        float_format=lambda v: f'{v:.4g}',
+                        classes='leaderboard', border=0)
+    for token, cell in cells.items():
+        body = body.replace(token, cell)
     for path in images:
         with open(path, 'rb') as f:
             data = base64.b64encode(f.read()).decode()
@@ -298,9 +352,9 @@ def write_leaderboard(runs: pd.DataFrame, out_dir: str,
         budget.to_markdown(index=False, floatfmt='.4g') + '\n')
     plots = plot_metrics_vs_cost(table, list(METRICS), out_dir)
     plots += plot_loss_curves(runs, out_dir)
-    html = osp.join(out_dir, 'leaderboard.html')
-    atomic_write_text(html, to_html(table, plots))
-    return [runs_csv, *paths, html, *plots]
+    page = osp.join(out_dir, 'leaderboard.html')
+    atomic_write_text(page, to_html(table, plots, out_dir))
+    return [runs_csv, *paths, page, *plots]
 
 
 def main(argv: Optional[List[str]] = None) -> int:

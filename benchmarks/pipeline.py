@@ -11,7 +11,9 @@ would type (so every stage can be rerun by hand from the printed line):
    --cfg-options model.backbone.init_cfg.checkpoint=<checkpoint>`` (COCO
    Mask R-CNN box/mask AP from pycocotools, ADE20K UperNet mIoU);
 
-then gathers each stage's ``run_summary.json`` (metrics and cost) into
+after pretraining, ``mimb-recon`` draws what the checkpoint reconstructs
+into ``reconstruction.png`` beside that stage's summary. The pipeline then
+gathers each stage's ``run_summary.json`` (metrics and cost) into
 ``<work-dir>/pipeline_summary.json`` and rebuilds the leaderboard under
 ``results/`` from every pipeline summary below ``--runs-root``.
 
@@ -38,6 +40,7 @@ from mmengine.config import Config
 
 from backbones.fileio import atomic_write_json
 from backbones.hooks import SUMMARY_FILE
+from backbones.reconstruction import RECON_FILE
 from benchmarks.leaderboard import (PIPELINE_SUMMARY, build_leaderboard,
                                     write_leaderboard)
 
@@ -178,6 +181,28 @@ def last_checkpoint(work_dir: str) -> str:
     return path
 
 
+def draw_reconstruction(config: str, work_dir: str, redraw: bool,
+                        seed: int) -> str:
+    """Run ``mimb-recon`` on the last checkpoint of a pretraining stage.
+
+    The picture is kept when it exists, unless ``redraw`` (the stage ran
+    again, or ``--force``).
+
+    Returns:
+        str: Path of the picture.
+    """
+    out = osp.join(work_dir, RECON_FILE)
+    if osp.isfile(out) and not redraw:
+        print(f'[pipeline] {RECON_FILE}: drawn before, kept')
+        return out
+    cmd = [sys.executable, '-m', 'benchmarks.recon', config,
+           last_checkpoint(work_dir), '--out', out, '--seed', str(seed)]
+    print(f'[pipeline] reconstruction picture: {shlex.join(cmd)}',
+          flush=True)
+    run_logged(cmd, osp.join(work_dir, 'recon.log'), 'recon')
+    return out
+
+
 def run_pipeline(args) -> dict:
     """Run the stages; returns the pipeline summary (also written)."""
     config = osp.abspath(args.config)
@@ -217,7 +242,8 @@ def run_pipeline(args) -> dict:
         cmd = stage_command(stage, stage_cfg, work_dir, checkpoint, args)
         print(f'[pipeline] stage {i}/{len(stages)} {stage}: '
               f'{shlex.join(cmd)}', flush=True)
-        if done and done.get('finished') and not args.force:
+        skip = bool(done and done.get('finished')) and not args.force
+        if skip:
             print(f'[pipeline] {stage}: finished before, skipped '
                   '(--force reruns it)')
         else:
@@ -229,8 +255,10 @@ def run_pipeline(args) -> dict:
                     f'stage {stage} wrote no {SUMMARY_FILE} in {work_dir}: '
                     'does its config inherit configs/_base_/mimb_runtime.py?')
         summary['stages'][stage] = done
-        if stage == 'pretrain' and args.checkpoint is None:
-            checkpoint = last_checkpoint(work_dir)
+        if stage == 'pretrain':
+            draw_reconstruction(stage_cfg, work_dir, not skip, args.seed)
+            if args.checkpoint is None:
+                checkpoint = last_checkpoint(work_dir)
     summary['pretrain_checkpoint'] = checkpoint
     atomic_write_json(osp.join(work_root, PIPELINE_SUMMARY), summary)
     return summary

@@ -172,3 +172,50 @@ def test_matched_budget_interpolates_between_schedules():
     assert view.loc[20.0, 'emae'] == 58.0
     assert pd.isna(view.loc[10.0, 'emae'])  # no extrapolation
     assert 'x' not in view  # published rows are not interpolated
+
+
+def test_html_links_reconstruction_pictures(tmp_path):
+    from html.parser import HTMLParser
+
+    from PIL import Image
+
+    from backbones.reconstruction import RECON_FILE
+    from benchmarks.leaderboard import write_leaderboard
+    for method in ('mae', 'emae', 'convmae'):
+        atomic_write_json(str(tmp_path / 'runs' / method /
+                              'pipeline_summary.json'),
+                          summary(method, 0, 83.0))
+    mae_png = tmp_path / 'runs' / 'mae' / 'pretrain' / RECON_FILE
+    mae_png.parent.mkdir()
+    Image.new('RGB', (884, 408), (200, 10, 10)).save(mae_png)
+    broken = tmp_path / 'runs' / 'emae' / 'pretrain' / RECON_FILE
+    broken.parent.mkdir()
+    broken.write_bytes(b'\x89PNG half-written')  # linked, no thumbnail
+    runs = build_leaderboard([str(tmp_path / 'runs')])
+    assert runs.set_index('method').reconstruction.fillna('').to_dict() == {
+        'convmae': '', 'emae': str(broken), 'mae': str(mae_png)}
+    out = tmp_path / 'site' / 'out'
+    write_leaderboard(runs, str(out), published=None)
+
+    class Links(HTMLParser):
+        links, thumbnails = [], []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == 'a':
+                self.links.append(attrs['href'])
+            if tag == 'img' and attrs.get('alt') == 'reconstruction':
+                self.thumbnails.append(attrs['src'])
+
+    page = Links()
+    page.feed((out / 'leaderboard.html').read_text())
+    assert sorted(page.links) == [
+        '../../runs/emae/pretrain/reconstruction.png',
+        '../../runs/mae/pretrain/reconstruction.png']
+    for link in page.links:  # relative to the HTML file
+        assert (out / link).resolve().is_file()
+    assert len(page.thumbnails) == 1
+    assert page.thumbnails[0].startswith('data:image/png;base64,')
+    table = pd.read_csv(out / 'leaderboard.csv')
+    assert table.set_index('method').reconstruction.notna().to_dict() == {
+        'convmae': False, 'emae': True, 'mae': True}

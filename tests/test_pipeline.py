@@ -1,6 +1,6 @@
-"""The smoke pipeline end to end: MAE pretraining -> fine-tune, linear
-probe, kNN, Mask R-CNN, UperNet -> pipeline summary -> leaderboard, through
-the real commands."""
+"""The smoke pipeline end to end: MAE pretraining (and its reconstruction
+picture) -> fine-tune, linear probe, kNN, Mask R-CNN, UperNet -> pipeline
+summary -> leaderboard, through the real commands."""
 import json
 import os
 import os.path as osp
@@ -8,7 +8,9 @@ import sys
 
 import pandas as pd
 import pytest
+from PIL import Image
 
+from backbones.reconstruction import HEADER, RECON_FILE
 from conftest import CONFIGS, run_cli
 
 REAL = osp.join(CONFIGS, 'mae',
@@ -65,6 +67,12 @@ def test_all_stages_ran_with_metrics_and_cost(smoke_run, method):
     for stage in ('finetune', 'linear', 'det', 'seg'):
         log = (run / stage / 'stage.log').read_text()
         assert 'strict load of' in log, stage
+    # the reconstruction picture beside the pretraining summary: 4 images
+    # (96 px tiles) x original + (masked, recon) per view (EMAE: 4 parts)
+    with Image.open(run / 'pretrain' / RECON_FILE) as picture:
+        columns = 1 + 2 * (4 if method == 'emae' else 1)
+        assert picture.format == 'PNG'
+        assert picture.size == (columns * 98 + 2, HEADER + 4 * 98 + 2)
 
 
 def test_leaderboard_rows(smoke_run):
@@ -80,6 +88,10 @@ def test_leaderboard_rows(smoke_run):
         assert row.ade20k_miou > 0
     md = (smoke_run / 'results' / 'leaderboard.md').read_text()
     assert md.startswith('| method') and '| mae ' in md and '| emae ' in md
+    html = (smoke_run / 'results' / 'leaderboard.html').read_text()
+    for method in ('mae', 'emae'):
+        assert (f'href="../runs/{method}_vit-tiny-p4_30e_seed0/pretrain/'
+                f'{RECON_FILE}"') in html
 
 
 def test_rerun_skips_finished_stages(smoke_run):
@@ -88,6 +100,7 @@ def test_rerun_skips_finished_stages(smoke_run):
                     '--smoke', '--runs-root', 'runs', '--results',
                     'results'], cwd=str(cwd))
     assert proc.stdout.count('finished before, skipped') == 6
+    assert f'{RECON_FILE}: drawn before, kept' in proc.stdout
 
 
 def test_bad_config_name_is_reported(tmp_path):
