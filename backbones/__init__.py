@@ -35,7 +35,7 @@ from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
 from .simmim_swin import SimMIMCoordSwin
 from .simple_fpn import SimpleFeaturePyramid
 from .transforms import CorruptImageError, NamedLoadImageFromFile
-from .ummae import UMMAEDecoder, UMMAESwin
+from .ummae import UMMAE, UMMAEDecoder, UMMAESwin
 from .windowed_vit import WindowedViT
 
 compat.install()
@@ -47,7 +47,8 @@ __all__ = [
     'NamedLoadImageFromFile', 'NonFiniteLossError', 'NonFiniteLossHook',
     'RNGStateHook', 'RunSummaryHook', 'SimMIMCoordSwin',
     'SimpleFeaturePyramid',
-    'StrictPretrainedInit', 'TimeBudgetHook', 'UMMAEDecoder', 'UMMAESwin',
+    'StrictPretrainedInit', 'TimeBudgetHook', 'UMMAE', 'UMMAEDecoder',
+    'UMMAESwin',
     'WindowedViT',
     'block_masks', 'parallel_masks', 'upsample_mask'
 ]

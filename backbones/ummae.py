@@ -19,23 +19,25 @@ implus/UM-MAE). On :class:`~backbones.coord_swin.CoordSwin`:
    patch's true position among shared mask tokens, adds a fixed sin-cos
    table and predicts the pixels of every patch; mmpretrain's
    ``MAEPretrainHead`` takes the norm_pix MSE on the hidden patches. The
-   algorithm is mmpretrain's ``MAE`` with these parts.
+   algorithm (:class:`UMMAE`) is mmpretrain's ``MAE`` with these parts.
 
 Deliberate difference from the official code: its decoder pairs the visible
 tokens, which come in cell order, with position embeddings taken in image
 raster order (``decoder_pos_embed[~mask]``), so most visible tokens get
 another patch's position. Here every token gets its own patch's position.
 """
-from typing import Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
+from mmpretrain.models.selfsup.mae import MAE
 from mmpretrain.registry import MODELS
 from torch import nn
 
 from .convmae import ConvMAEDecoder
 from .coord_swin import CoordSwin
+from .reconstruction import patch_views
 from .uniform_masking import (compact, grid_coords, secondary_masks,
-                              uniform_masks, visible_index)
+                              uncompact, uniform_masks, visible_index)
 
 STRIDE = 32  # total stride of the Swin on the compacted map
 
@@ -75,51 +77,92 @@ class UMMAESwin(CoordSwin):
         super().init_weights()
         nn.init.normal_(self.vis_mask_token, std=.02)
 
-    def forward(self, x: torch.Tensor,
-                mask: Optional[Union[bool, torch.Tensor]] = True
-                ) -> Union[Tuple[torch.Tensor, ...],
-                           Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Encode the compacted visible patches.
+    def encode(self, x: torch.Tensor, noise: Optional[torch.Tensor] = None
+               ) -> Dict[str, torch.Tensor]:
+        """Mask, compact and encode a batch.
 
         Args:
             x (Tensor): (B, 3, H, W) images, H and W multiples of 64 (an
                 even masking grid whose compacted map the four stages
                 halve exactly).
-            mask (bool | Tensor, optional): True draws the masks; a
-                (B, h/2, w/2, 4) noise tensor replays a uniform mask (the
-                secondary mask is drawn); None or False runs the plain
-                CoordSwin on all tokens.
+            noise (Tensor, optional): (B, h/2, w/2, 4) noise replaying a
+                uniform mask (the secondary mask is drawn).
 
         Returns:
-            tuple: latent (B, C3, H/64, W/64) stage-4 map after ``norm``,
-            mask (B, h * w) with 1 = hidden (h = H / mask_patch_size), and
-            the cells' visible offsets ``choice`` (B, h/2, w/2); with
-            ``mask=None`` the CoordSwin output.
+            dict: ``latent`` (B, C3, H/64, W/64) stage-4 map after
+            ``norm``; ``mask`` (B, h * w), 1 = hidden by the uniform mask
+            (h = H / mask_patch_size); ``choice`` (B, h/2, w/2), the cells'
+            visible offsets; ``secondary`` (B, h * w), 1 = a visible patch
+            the encoder saw as the mask token.
         """
-        if mask is None or mask is False:
-            return super().forward(x)
         B, _, H, W = x.shape
         if H % (2 * STRIDE) or W % (2 * STRIDE):
             raise ValueError(f'UM-MAE needs input sides that are multiples '
                              f'of {2 * STRIDE}, got {(H, W)}')
         p = self.mask_patch_size
-        grid = (H // p, W // p)
-        drawn = uniform_masks(B, grid, device=x.device,
-                              noise=mask if torch.is_tensor(mask) else None)
+        drawn = uniform_masks(B, (H // p, W // p), noise=noise,
+                              device=x.device)
         choice = drawn['choice']
         tokens = compact(self.patch_embed(x), choice)  # B C0 H/8 W/8
         coords = compact(grid_coords(B, (H // 4, W // 4), x.device), choice)
-        cells = choice.shape[1] * choice.shape[2]
-        hidden = secondary_masks(B, cells, self.secondary_ratio,
-                                 device=x.device)
+        cells = secondary_masks(B, choice.shape[1] * choice.shape[2],
+                                self.secondary_ratio, device=x.device)
+        hidden = cells.view(B, 1, *choice.shape[1:])
         s = p // 4  # tokens per patch side
-        hidden = hidden.view(B, 1, *choice.shape[1:]).repeat_interleave(
-            s, 2).repeat_interleave(s, 3)
         token = self.patch_embed.norm(self.vis_mask_token)[..., None, None]
-        tokens = tokens * (1 - hidden) + token * hidden
+        hidden_tokens = hidden.repeat_interleave(s, 2).repeat_interleave(
+            s, 3)
+        tokens = tokens * (1 - hidden_tokens) + token * hidden_tokens
         latent = self.forward_tokens(tokens, coords.permute(0, 2, 3, 1))[3]
         latent = self.norm(latent.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        return latent, drawn['mask'], choice
+        secondary = uncompact(hidden, choice).flatten(1)
+        return dict(latent=latent, mask=drawn['mask'], choice=choice,
+                    secondary=secondary)
+
+    def forward(self, x: torch.Tensor,
+                mask: Optional[Union[bool, torch.Tensor]] = True
+                ) -> Union[Tuple[torch.Tensor, ...],
+                           Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Encode the compacted visible patches (:meth:`encode`).
+
+        Args:
+            x (Tensor): (B, 3, H, W) images.
+            mask (bool | Tensor, optional): True draws the masks; a
+                (B, h/2, w/2, 4) noise tensor replays a uniform mask; None
+                or False runs the plain CoordSwin on all tokens.
+
+        Returns:
+            tuple: latent, mask and choice of :meth:`encode` (what the
+            decoder and the loss need); with ``mask=None`` the CoordSwin
+            output.
+        """
+        if mask is None or mask is False:
+            return super().forward(x)
+        out = self.encode(x, mask if torch.is_tensor(mask) else None)
+        return out['latent'], out['mask'], out['choice']
+
+
+@MODELS.register_module()
+class UMMAE(MAE):
+    """mmpretrain's MAE with UM-MAE's encoder and decoder.
+
+    Training is MAE's (``backbone -> neck(latent, choice) -> head``); the
+    reconstruction picture also greys out the secondary-masked patches,
+    which the encoder did not see either.
+    """
+
+    def reconstruct(self, inputs: torch.Tensor) -> List[Dict]:
+        """One view: uniform + secondary mask and the prediction.
+
+        Returns:
+            list[dict]: ``mask`` (B, 1, H, W), 1 = hidden or secondary-
+            masked; ``recon`` (B, 3, H, W) un-normalised predictions (see
+            :func:`backbones.reconstruction.reconstruct`).
+        """
+        out = self.backbone.encode(inputs)
+        pred = self.neck(out['latent'], out['choice'])
+        shown = (out['mask'] + out['secondary']).clamp(max=1)
+        return patch_views(self.head, inputs, pred, shown)
 
 
 @MODELS.register_module()

@@ -18,8 +18,7 @@ import torch
 
 from backbones.checkpoint import BackboneKeysError, extract_state_dict
 from backbones.compat import safe_torch_load
-from backbones.converters import (convert_official_convmae,
-                                  convert_official_mae)
+from backbones.converters import convert_official_convmae, convert_official_mae
 
 CONVERTERS = {'mae': convert_official_mae,
               'convmae': convert_official_convmae}

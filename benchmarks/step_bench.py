@@ -48,12 +48,22 @@ def _synthetic_batch(cfg, batch_size: int, img_size: int,
                      num_classes: int) -> dict:
     """A batch as the config's dataloader would collate it."""
     from mmengine.registry import FUNCTIONS
+    from mmpretrain.registry import TRANSFORMS
     from mmpretrain.structures import DataSample
     gen = torch.Generator().manual_seed(0)
     samples = [dict(inputs=torch.randint(0, 256, (3, img_size, img_size),
                                          generator=gen, dtype=torch.uint8),
                     data_samples=DataSample().set_gt_label(i % num_classes))
                for i in range(batch_size)]
+    # SimMIM draws its masks in the data pipeline: draw them here too.
+    pipeline = (cfg.get('train_dataloader') or {}).get('dataset', {}).get(
+        'pipeline', [])
+    for step in pipeline:
+        if step.get('type') == 'SimMIMMaskGenerator':
+            masker = TRANSFORMS.build(step)
+            for sample in samples:
+                mask = masker({})['mask']
+                sample['data_samples'].set_mask(torch.as_tensor(mask))
     collate = (cfg.get('train_dataloader') or {}).get('collate_fn') or {}
     collate_fn = FUNCTIONS.get(collate.get('type', 'pseudo_collate'))
     return collate_fn(samples)

@@ -150,3 +150,14 @@ def test_pretrained_encoder_loads_into_every_task(pretrain_checkpoint,
         if key[:5] in ('norm0', 'norm1', 'norm2', 'norm3'):
             continue  # new output norms of the dense protocols
         assert torch.equal(value, pretrained['backbone.' + key]), key
+
+
+def test_reconstruction_picture_greys_out_uniform_and_secondary_masks():
+    from backbones.reconstruction import reconstruct
+    model = build(UMMAE, 'mmpretrain')
+    x = torch.randn(2, 3, 128, 128)
+    views = reconstruct(model, x, seed=0)
+    assert len(views) == 1 and views[0]['recon'].shape == x.shape
+    hidden = views[0]['mask']  # 48 uniform + 4 secondary of 64 patches
+    assert torch.equal(hidden.mean((1, 2, 3)), torch.full((2, ), 52 / 64))
+    assert torch.equal(reconstruct(model, x, seed=0)[0]['mask'], hidden)

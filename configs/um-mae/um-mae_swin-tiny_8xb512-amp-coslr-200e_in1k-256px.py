@@ -6,13 +6,13 @@
 # per 2 x 2 cell, compacted), 25% secondary masking, decoder 512 x 2
 # (16 heads), norm_pix MSE on the hidden patches; AdamW betas (0.9, 0.95),
 # wd 0.05 (none on 1-D parameters and tokens), lr = 1.5e-4 * 4096 / 256,
-# 10 warm-up epochs then cosine, bf16 AMP. The algorithm is mmpretrain's MAE
-# with UM-MAE's encoder and decoder.
+# 10 warm-up epochs then cosine, bf16 AMP. UMMAE is mmpretrain's MAE with
+# UM-MAE's encoder and decoder.
 _base_ = '../mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'
 img_size = 256
 model = dict(
     _delete_=True,
-    type='MAE',
+    type='UMMAE',
     backbone=dict(type='UMMAESwin', arch='tiny', window_size=8,
                   mask_patch_size=16, secondary_ratio=0.25),
     neck=dict(type='UMMAEDecoder', in_channels=768, num_patches=256,
