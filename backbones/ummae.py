@@ -36,8 +36,8 @@ from torch import nn
 from .convmae import ConvMAEDecoder
 from .coord_swin import CoordSwin
 from .reconstruction import patch_views
-from .uniform_masking import (compact, grid_coords, secondary_masks,
-                              uncompact, uniform_masks, visible_index)
+from .uniform_masking import (compact, grid_coords, secondary_masks, uncompact,
+                              uniform_masks, visible_index)
 
 STRIDE = 32  # total stride of the Swin on the compacted map
 
