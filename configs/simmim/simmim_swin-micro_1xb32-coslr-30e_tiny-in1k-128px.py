@@ -21,5 +21,5 @@ train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='RandomFlip', prob=0.5),
     dict(type='SimMIMMaskGenerator', input_size={{_base_.size}},
          mask_patch_size=16, model_patch_size=4, mask_ratio=0.75),
-    dict(type='PackInputs', algorithm_keys=['mask']),
+    dict(type='PackInputs'),  # sets data_samples.mask from 'mask'
 ]))
