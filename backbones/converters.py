@@ -10,6 +10,11 @@
   ``ConvMAEViT`` / ``ConvMAEDecoder`` and ``ImageClassifier`` with
   ``ConvViT``. The convolution stages keep their official names; the
   transformer blocks become mmpretrain ``TransformerEncoderLayer`` s.
+* :func:`convert_official_ummae_swin` maps implus/UM-MAE Swin checkpoints
+  (``models_mae_swin.py`` pretrained with decoder, or ``models_swin.py``
+  fine-tuned with ``fc_norm`` and ``head``) onto ``UMMAE`` with
+  ``UMMAESwin`` / ``UMMAEDecoder`` and ``ImageClassifier`` with
+  ``CoordSwin``, whose encoder keys are the official ones.
 
 Every key must be recognised: a file with anything else is refused with the
 list of keys, so a checkpoint of another model never half-loads.
@@ -78,6 +83,16 @@ _CONVMAE_RULES = _compile([
 ] + _block_rules('blocks3', 'backbone.blocks3') + _decoder_and_head_rules())
 
 
+_UMMAE_SWIN_RULES = _compile([
+    (rf'patch_embed\.(proj|norm)\.{_PARAM}', _same('backbone.')),
+    (rf'blocks\.\d+\.(norm1|norm2|attn\.qkv|attn\.proj|attn\.posmlp\.[02]|'
+     rf'mlp\.fc1|mlp\.fc2|downsample\.norm|downsample\.proj)\.{_PARAM}',
+     _same('backbone.')),
+    (r'vis_mask_token', lambda m: 'backbone.vis_mask_token'),
+    (rf'(?:fc_norm|norm)\.{_PARAM}', lambda m: f'backbone.norm.{m[1]}'),
+] + _decoder_and_head_rules())
+
+
 def _convert(state_dict: Dict, rules, source: str, name: str,
              required: str) -> OrderedDict:
     out, unknown = OrderedDict(), []
@@ -141,3 +156,36 @@ def convert_official_convmae(state_dict: Dict, source: str = 'checkpoint'
     """
     return _convert(state_dict, _CONVMAE_RULES, source, 'ConvMAE',
                     'backbone.blocks3.')
+
+
+def convert_official_ummae_swin(state_dict: Dict,
+                                source: str = 'checkpoint') -> OrderedDict:
+    """Rename an official UM-MAE Swin state dict to the suite's layout.
+
+    The official pretraining keeps its secondary mask token as a
+    ``(1, 1, C)`` parameter and its final ``norm`` per token; fine-tuning
+    replaces the norm by ``fc_norm`` after pooling. Both become
+    ``backbone.norm`` (our ``CoordSwin`` with ``out_type='avg_featmap'``).
+
+    Args:
+        state_dict (dict): ``torch.load(path)['model']`` of a released
+            UM-MAE Swin checkpoint (pretrained or fine-tuned).
+        source (str): Name for error messages.
+
+    Returns:
+        OrderedDict: Tensors under ``backbone.``, ``neck.`` and ``head.``.
+
+    Raises:
+        BackboneKeysError: Keys that are not in the official UM-MAE Swin
+            layout are listed (e.g. a PVT or a detection checkpoint).
+    """
+    if {'norm.weight', 'fc_norm.weight'} <= set(state_dict):
+        raise BackboneKeysError(
+            f'{source} has both norm and fc_norm: which one is the final '
+            'norm of the encoder is ambiguous')
+    out = _convert(state_dict, _UMMAE_SWIN_RULES, source, 'UM-MAE Swin',
+                   'backbone.blocks.')
+    if 'backbone.vis_mask_token' in out:
+        out['backbone.vis_mask_token'] = out[
+            'backbone.vis_mask_token'].reshape(1, -1)
+    return out

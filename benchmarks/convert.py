@@ -3,9 +3,11 @@
 ``mimb-convert mae IN.pth OUT.pth`` reads an official facebookresearch/mae
 checkpoint (pretrained or fine-tuned, timm key layout), ``mimb-convert
 convmae IN.pth OUT.pth`` an official Alpha-VL/ConvMAE one (pretrained or
-fine-tuned), and writes ``{'state_dict': ...}`` with ``backbone.`` /
-``neck.`` / ``head.`` keys, which every downstream config of the plain-ViT
-(resp. ConvViT) family loads with ``init_cfg.checkpoint=OUT.pth`` (and
+fine-tuned), ``mimb-convert ummae-swin IN.pth OUT.pth`` an official
+implus/UM-MAE Swin one (pretrained or fine-tuned), and writes
+``{'state_dict': ...}`` with ``backbone.`` / ``neck.`` / ``head.`` keys,
+which every downstream config of the plain-ViT (resp. ConvViT, Swin)
+family loads with ``init_cfg.checkpoint=OUT.pth`` (and
 ``mimb-pipeline --checkpoint OUT.pth`` transfers it through every task).
 A file that is not in the named layout is refused with the list of keys it
 does not recognise; nothing is written.

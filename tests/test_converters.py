@@ -9,7 +9,9 @@ from mmengine.registry import init_default_scope
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 
 from backbones.checkpoint import BackboneKeysError, load_strict
-from backbones.converters import convert_official_convmae, convert_official_mae
+from backbones.converters import (_BLOCK, convert_official_convmae,
+                                  convert_official_mae,
+                                  convert_official_ummae_swin)
 from conftest import SMOKE_PRETRAIN, run_cli
 
 DIM, DEPTH, HEADS, PATCH, SIZE = 64, 4, 4, 4, 32
@@ -271,3 +273,58 @@ def test_convmae_converter_refuses_other_layouts():
     _, mae = official_pretrain_state()
     with pytest.raises(BackboneKeysError, match=r"'blocks\.0\.norm1"):
         convert_official_convmae(mae, 'mae.pth')
+
+
+# UM-MAE Swin (implus/UM-MAE): the encoder keys are the official ones
+# (tests/test_coord_swin.py checks them against the official naming); the
+# decoder is timm blocks plus decoder_embed / decoder_pred / decoder_norm.
+UMMAE_MICRO = 'um-mae/um-mae_swin-micro_1xb32-coslr-30e_tiny-in1k-128px.py'
+
+
+def official_ummae_state(model):
+    """Our UM-MAE smoke model's weights under the official names."""
+    to_official = {dst: src for src, dst in _BLOCK}
+    state = {}
+    for key, value in model.state_dict().items():
+        if key.startswith('backbone.'):
+            key = key[len('backbone.'):]
+            if key == 'vis_mask_token':
+                value = value.view(1, 1, -1)
+        else:
+            key = key[len('neck.'):]
+            if key.startswith('ln1.'):
+                key = 'decoder_norm.' + key[len('ln1.'):]
+            for ours, theirs in to_official.items():
+                key = key.replace(ours, theirs)
+        state[key] = value
+    return state
+
+
+def test_ummae_swin_checkpoint_round_trips_into_the_model():
+    from conftest import CONFIGS
+    model = build_config_model(f'{CONFIGS}/{UMMAE_MICRO}')
+    official = official_ummae_state(model)
+    assert 'blocks.0.attn.posmlp.0.weight' in official
+    assert 'decoder_blocks.0.mlp.fc2.weight' in official
+    converted = convert_official_ummae_swin(official, 'ummae.pth')
+    load_strict(model, converted, 'official')
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, converted[key]), key
+
+
+def test_ummae_swin_finetuned_checkpoint_and_refusals():
+    from conftest import CONFIGS
+    model = build_config_model(f'{CONFIGS}/{UMMAE_MICRO}')
+    official = {k: v for k, v in official_ummae_state(model).items()
+                if not k.startswith(('decoder_', 'mask_token', 'vis_mask'))}
+    official['fc_norm.weight'] = official.pop('norm.weight')
+    official['fc_norm.bias'] = official.pop('norm.bias')
+    official.update({'head.weight': torch.zeros(8, 256),
+                     'head.bias': torch.zeros(8)})
+    converted = convert_official_ummae_swin(official)
+    assert {'backbone.norm.weight', 'head.fc.weight'} <= set(converted)
+    official['norm.weight'] = official['fc_norm.weight']
+    with pytest.raises(BackboneKeysError, match='ambiguous'):
+        convert_official_ummae_swin(official, 'both.pth')
+    with pytest.raises(BackboneKeysError, match=r"'pos_embed'"):
+        convert_official_ummae_swin({'pos_embed': torch.zeros(1)}, 'pvt.pth')
