@@ -6,7 +6,9 @@ wrapper, runs ``--warmup`` untimed and ``--steps`` timed
 ``model.train_step`` calls on a synthetic uint8 batch (or, with
 ``--backbone-only``, forward + backward of the backbone alone), and reports
 the median step time, images/s, peak memory (CUDA allocator peak or the
-process's max RSS on CPU), FLOPs per step (``torch.utils.flop_counter``),
+process's max RSS on CPU) and the part of it the steps add over the built
+model, optimizer and batch (``step_memory_mb``: activations, gradients,
+optimizer state), FLOPs per step (``torch.utils.flop_counter``),
 the achieved FLOP/s, and the fraction of the machine's measured fp32 matmul
 peak (MFU). Ratios candidate / baseline are printed and, with ``--out``,
 written as CSV and Markdown.
@@ -140,6 +142,7 @@ def measure(config: str, batch_size: int, img_size: Optional[int],
     img_size = img_size or cfg.model.get('backbone', {}).get('img_size', 224)
     build = _backbone_step if backbone_only else _model_step
     step = build(cfg, batch_size, img_size, device)
+    built_mb = peak_memory_mb(device)  # libraries, model, optimizer, batch
     for _ in range(warmup):
         step()
     with FlopCounterMode(display=False) as counter:
@@ -159,6 +162,7 @@ def measure(config: str, batch_size: int, img_size: Optional[int],
                 batch_size=batch_size, img_size=img_size,
                 step_time_s=seconds, images_per_s=batch_size / seconds,
                 peak_memory_mb=peak_memory_mb(device),
+                step_memory_mb=peak_memory_mb(device) - built_mb,
                 flops_per_step=flops, achieved_flops=flops / seconds)
 
 
@@ -202,7 +206,8 @@ def compare(cases: List[tuple], batch_size: int, img_size: Optional[int],
     table['matmul_peak_flops'] = peak
     table['mfu'] = table['achieved_flops'] / peak
     base = table.iloc[-1]
-    for col in ('step_time_s', 'images_per_s', 'peak_memory_mb'):
+    for col in ('step_time_s', 'images_per_s', 'peak_memory_mb',
+                'step_memory_mb'):
         table[f'{col}_vs_baseline'] = table[col] / base[col]
     return table
 
@@ -241,8 +246,9 @@ def main(argv=None) -> int:
                     args.warmup, args.device, args.backbone_only)
     shown = ['case', 'config', 'options', 'batch_size', 'img_size',
              'step_time_s', 'images_per_s', 'peak_memory_mb',
-             'achieved_flops', 'mfu', 'step_time_s_vs_baseline',
-             'peak_memory_mb_vs_baseline']
+             'step_memory_mb', 'achieved_flops', 'mfu',
+             'step_time_s_vs_baseline', 'peak_memory_mb_vs_baseline',
+             'step_memory_mb_vs_baseline']
     markdown = table[shown].to_markdown(index=False, floatfmt='.4g') + '\n'
     print(markdown, end='')
     if args.out:

@@ -9,6 +9,7 @@ def test_measure_smoke_step():
     assert row['img_size'] == 32
     assert row['step_time_s'] > 0 and row['images_per_s'] > 0
     assert row['flops_per_step'] > 1e6 and row['peak_memory_mb'] > 0
+    assert 0 <= row['step_memory_mb'] <= row['peak_memory_mb']
 
 
 def test_matmul_peak_is_positive():
