@@ -29,6 +29,7 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 from .convvit import ConvViT
+from .utils import mask_noise
 
 
 def block_masks(batch_size: int, grid: Tuple[int, int], mask_ratio: float,
@@ -57,12 +58,7 @@ def block_masks(batch_size: int, grid: Tuple[int, int], mask_ratio: float,
     length = h * w
     if not 0 <= mask_ratio < 1:
         raise ValueError(f'mask_ratio must be in [0, 1), got {mask_ratio}')
-    if noise is None:
-        noise = torch.rand(batch_size, length, generator=generator,
-                           device=device)
-    elif noise.shape != (batch_size, length):
-        raise ValueError(f'noise must have shape {(batch_size, length)}, '
-                         f'got {tuple(noise.shape)}')
+    noise = mask_noise((batch_size, length), generator, noise, device)
     keep = max(int(length * (1 - mask_ratio)), 1)
     ids_shuffle = noise.argsort(dim=1)
     ids_restore = ids_shuffle.argsort(dim=1)

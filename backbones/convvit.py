@@ -46,6 +46,7 @@ from mmpretrain.models.utils import LayerNorm2d, resize_pos_embed
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from .utils import resolve_arch
 from .windowed_vit import WindowedEncoderLayer
 
 
@@ -242,20 +243,12 @@ class ConvViT(BaseBackbone):
 
     @classmethod
     def _arch(cls, arch) -> dict:
-        if isinstance(arch, str):
-            if arch.lower() not in cls.arch_zoo:
-                raise ValueError(
-                    f'arch {arch!r} is not in {sorted(set(cls.arch_zoo))}')
-            return dict(cls.arch_zoo[arch.lower()])
-        missing = set(cls.arch_keys) - set(arch)
-        if missing:
-            raise ValueError(f'a custom arch needs the keys {sorted(missing)}'
-                             f' (got {sorted(arch)})')
+        arch = resolve_arch(arch, cls.arch_zoo, cls.arch_keys)
         for key in ('embed_dims', 'depths', 'mlp_ratios'):
             if len(arch[key]) != 3:
                 raise ValueError(f'arch[{key!r}] needs 3 values (one per '
                                  f'stage), got {arch[key]}')
-        return {k: arch[k] for k in cls.arch_keys}
+        return arch
 
     def init_weights(self) -> None:
         """Truncated-normal linear layers and position table (timm ViT)."""

@@ -66,6 +66,8 @@ from mmpretrain.models.utils import build_norm_layer
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from .utils import resolve_arch
+
 Window = Tuple[int, int]
 
 
@@ -479,15 +481,7 @@ class CoordSwin(BaseBackbone):
 
     @classmethod
     def _arch(cls, arch) -> dict:
-        if isinstance(arch, str):
-            if arch.lower() not in cls.arch_zoo:
-                raise ValueError(
-                    f'arch {arch!r} is not in {sorted(set(cls.arch_zoo))}')
-            return dict(cls.arch_zoo[arch.lower()])
-        if not isinstance(arch, dict) or set(cls.arch_keys) - set(arch):
-            raise ValueError(f'a custom arch must be a dict with the keys '
-                             f'{list(cls.arch_keys)}, got {arch!r}')
-        arch = {k: arch[k] for k in cls.arch_keys}
+        arch = resolve_arch(arch, cls.arch_zoo, cls.arch_keys)
         if len(arch['depths']) != 4 or len(arch['num_heads']) != 4:
             raise ValueError(f"arch['depths'] and arch['num_heads'] need 4 "
                              f'values (one per stage), got {arch}')

@@ -32,6 +32,8 @@ from mmpretrain.models.selfsup.mae import MAE, MAEViT
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from .utils import mask_noise
+
 
 def parts_for_ratio(mask_ratio: float) -> int:
     """K = 1 / (1 - mask_ratio), which must be a whole number >= 2.
@@ -78,12 +80,7 @@ def parallel_masks(batch_size: int, num_patches: int, mask_ratio: float,
     if num_patches % k:
         raise ValueError(f'{num_patches} patches cannot be cut into {k} '
                          f'equal parts (mask_ratio={mask_ratio})')
-    if noise is None:
-        noise = torch.rand(batch_size, num_patches, generator=generator,
-                           device=device)
-    elif noise.shape != (batch_size, num_patches):
-        raise ValueError(f'noise must have shape {(batch_size, num_patches)}'
-                         f', got {tuple(noise.shape)}')
+    noise = mask_noise((batch_size, num_patches), generator, noise, device)
     n = num_patches // k
     perm = noise.argsort(dim=1)  # (B, L): one permutation per image
     chunks = perm.view(batch_size, k, n).transpose(0, 1)  # (K, B, n)

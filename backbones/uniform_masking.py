@@ -24,6 +24,8 @@ from typing import Dict, Optional, Tuple
 
 import torch
 
+from .utils import mask_noise
+
 
 def _check_grid(grid: Tuple[int, int]) -> None:
     h, w = grid
@@ -54,11 +56,7 @@ def uniform_masks(batch_size: int, grid: Tuple[int, int],
     _check_grid(grid)
     h, w = grid
     shape = (batch_size, h // 2, w // 2, 4)
-    if noise is None:
-        noise = torch.rand(shape, generator=generator, device=device)
-    elif tuple(noise.shape) != shape:
-        raise ValueError(f'noise must have shape {shape}, got '
-                         f'{tuple(noise.shape)}')
+    noise = mask_noise(shape, generator, noise, device)
     choice = noise.argmin(dim=-1)
     visible = torch.nn.functional.one_hot(choice, 4).float()  # B h/2 w/2 4
     visible = visible.view(batch_size, h // 2, w // 2, 2, 2)
@@ -151,12 +149,7 @@ def secondary_masks(batch_size: int, num_cells: int, ratio: float = 0.25,
     if not 0 <= ratio < 1:
         raise ValueError(f'secondary mask ratio must be in [0, 1), got '
                          f'{ratio}')
-    if noise is None:
-        noise = torch.rand(batch_size, num_cells, generator=generator,
-                           device=device)
-    elif tuple(noise.shape) != (batch_size, num_cells):
-        raise ValueError(f'noise must have shape {(batch_size, num_cells)}, '
-                         f'got {tuple(noise.shape)}')
+    noise = mask_noise((batch_size, num_cells), generator, noise, device)
     keep = int(num_cells * (1 - ratio))
     order = noise.argsort(dim=1)
     hidden = torch.ones(batch_size, num_cells, device=noise.device)

@@ -41,3 +41,20 @@ def run_cli(args, cwd=REPO, timeout=900, check=True):
 def mim(*args):
     """The argv prefix of `python -m mim ...` for this interpreter."""
     return [sys.executable, '-m', 'mim', *args]
+
+
+def build_model(config, scope, checkpoint=None):
+    """The model of a config, built in ``scope`` (mmpretrain, mmdet, mmseg)
+    and initialised; ``checkpoint`` goes to the backbone's init_cfg."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import backbones  # noqa: F401  registers the suite's modules
+    cfg = Config.fromfile(config)
+    init_default_scope(scope)
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
+    if checkpoint:
+        cfg.model.backbone.init_cfg.checkpoint = checkpoint
+    model = registry.build(cfg.model)
+    model.init_weights()
+    return model

@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 from backbones.checkpoint import BackboneKeysError
 from backbones.convmae import ConvMAEViT, block_masks, upsample_mask
 from backbones.convvit import ConvBlock, ConvViT
-from conftest import CONFIGS
+from conftest import CONFIGS, build_model
 
 TINY = dict(embed_dims=[32, 48, 64], depths=[1, 1, 2], num_heads=4,
             mlp_ratios=[4, 4, 4])
@@ -125,7 +125,7 @@ def test_classification_outputs_and_argument_errors():
         x)[0].shape == (2, 48, 8, 8)
     with pytest.raises(ValueError, match="'huge' is not in"):
         ConvViT(arch='huge')
-    with pytest.raises(ValueError, match='needs the keys'):
+    with pytest.raises(ValueError, match='must be a dict with the keys'):
         ConvViT(arch=dict(embed_dims=[8, 8, 8]))
     with pytest.raises(ValueError, match='levels 0-3'):
         ConvViT(arch=TINY, out_indices=(4, ))
@@ -153,21 +153,10 @@ def test_checkpointing_frozen_stages_and_layer_depth():
     assert depth('head.fc.weight', 'backbone.') == (3, 4)
 
 
-def build(config, scope, checkpoint=None):
-    cfg = Config.fromfile(config)
-    init_default_scope(scope)
-    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    if checkpoint:
-        cfg.model.backbone.init_cfg.checkpoint = checkpoint
-    model = registry.build(cfg.model)
-    model.init_weights()
-    return model
-
-
 def test_loss_is_finite_and_every_parameter_learns():
     import backbones  # noqa: F401
     torch.manual_seed(0)
-    model = build(SMOKE, 'mmpretrain').train()
+    model = build_model(SMOKE, 'mmpretrain').train()
     loss = model.loss(torch.randn(4, 3, 64, 64), None)['loss']
     assert torch.isfinite(loss) and loss.item() > 0
     loss.backward()
@@ -181,7 +170,7 @@ def test_loss_is_finite_and_every_parameter_learns():
 def convmae_checkpoint(tmp_path_factory):
     import backbones  # noqa: F401
     torch.manual_seed(0)
-    model = build(SMOKE, 'mmpretrain')
+    model = build_model(SMOKE, 'mmpretrain')
     path = tmp_path_factory.mktemp('ckpt') / 'epoch_30.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return str(path), model.state_dict()
@@ -193,7 +182,7 @@ def convmae_checkpoint(tmp_path_factory):
 def test_pretrained_encoder_loads_into_every_task(convmae_checkpoint, config,
                                                   scope):
     path, pretrained = convmae_checkpoint
-    model = build(config, scope, path)
+    model = build_model(config, scope, path)
     new = ('rel_pos', 'fc_norm')
     for key, value in model.backbone.state_dict().items():
         if key.startswith(new) or '.rel_pos_' in key:
@@ -213,5 +202,5 @@ def test_checkpoint_of_another_encoder_is_refused_with_the_keys(tmp_path):
     path = str(tmp_path / 'other.pth')
     torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, path)
     with pytest.raises(BackboneKeysError) as info:
-        build(DET, 'mmdet', path)
+        build_model(DET, 'mmdet', path)
     assert 'blocks3.1.' in str(info.value) and 'other.pth' in str(info.value)

@@ -5,11 +5,10 @@ protocol."""
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from backbones.ummae import UMMAEDecoder, UMMAESwin
 from backbones.uniform_masking import uniform_masks, visible_index
-from conftest import CONFIGS
+from conftest import CONFIGS, build_model
 
 MICRO = dict(embed_dims=32, depths=[1, 1, 2, 1], num_heads=[1, 2, 4, 8])
 UMMAE = f'{CONFIGS}/um-mae/um-mae_swin-micro_1xb32-coslr-30e_tiny-in1k' \
@@ -92,18 +91,6 @@ def test_decoder_puts_each_visible_token_at_its_own_patch():
                           atol=1e-6)
 
 
-def build(config, scope, checkpoint=None):
-    import backbones  # noqa: F401
-    cfg = Config.fromfile(config)
-    init_default_scope(scope)
-    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    if checkpoint:
-        cfg.model.backbone.init_cfg.checkpoint = checkpoint
-    model = registry.build(cfg.model)
-    model.init_weights()
-    return model
-
-
 def simmim_samples(n, seed=0):
     from mmpretrain.structures import DataSample
     gen = torch.Generator().manual_seed(seed)
@@ -120,7 +107,7 @@ def simmim_samples(n, seed=0):
 @pytest.mark.parametrize('config', [UMMAE, SIMMIM])
 def test_loss_is_finite_and_every_parameter_learns(config):
     torch.manual_seed(0)
-    model = build(config, 'mmpretrain').train()
+    model = build_model(config, 'mmpretrain').train()
     x = torch.randn(4, 3, 128, 128)
     loss = model.loss(x, simmim_samples(4))['loss']
     assert torch.isfinite(loss) and loss.item() > 0
@@ -134,7 +121,7 @@ def test_loss_is_finite_and_every_parameter_learns(config):
                 ids=['um-mae', 'simmim'])
 def pretrain_checkpoint(request, tmp_path_factory):
     torch.manual_seed(0)
-    model = build(request.param, 'mmpretrain')
+    model = build_model(request.param, 'mmpretrain')
     path = tmp_path_factory.mktemp('ckpt') / 'epoch_30.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return str(path), model.state_dict()
@@ -145,7 +132,7 @@ def pretrain_checkpoint(request, tmp_path_factory):
 def test_pretrained_encoder_loads_into_every_task(pretrain_checkpoint,
                                                   config, scope):
     path, pretrained = pretrain_checkpoint
-    model = build(config, scope, path)
+    model = build_model(config, scope, path)
     for key, value in model.backbone.state_dict().items():
         if key[:5] in ('norm0', 'norm1', 'norm2', 'norm3'):
             continue  # new output norms of the dense protocols
@@ -154,7 +141,7 @@ def test_pretrained_encoder_loads_into_every_task(pretrain_checkpoint,
 
 def test_reconstruction_picture_greys_out_uniform_and_secondary_masks():
     from backbones.reconstruction import reconstruct
-    model = build(UMMAE, 'mmpretrain')
+    model = build_model(UMMAE, 'mmpretrain')
     x = torch.randn(2, 3, 128, 128)
     views = reconstruct(model, x, seed=0)
     assert len(views) == 1 and views[0]['recon'].shape == x.shape
@@ -177,7 +164,7 @@ def test_one_iteration_through_the_config_data_pipeline(
     os.symlink(tiny_data, tmp_path / 'data' / 'tiny')
     monkeypatch.chdir(tmp_path)
     cfg = Config.fromfile(config)
-    model = build(config, 'mmpretrain')
+    model = build_model(config, 'mmpretrain')
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     batch = default_collate([dataset[i] for i in range(2)])  # the configs'
     optim = build_optim_wrapper(model, cfg.optim_wrapper)

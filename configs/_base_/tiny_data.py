@@ -54,3 +54,21 @@ tiny_swin_arch = dict(
     depths=[1, 1, 2, 1],
     num_heads=[1, 2, 4, 8])
 tiny_swin_pretrain_size = 128
+# The smoke pretraining schedule every method's smoke run shares: 30 epochs
+# of 10 iterations (batch 32 of the 320 tiny images), 3 warm-up epochs then
+# cosine, AdamW at the recipes' blr 1.5e-4 * 32 / 256, times 10 because the
+# run is 30 epochs instead of hundreds, no AMP (CPU), a checkpoint every 10
+# epochs.
+tiny_pretrain_epochs = 30
+tiny_pretrain_optimizer = dict(
+    type='AdamW', lr=1.5e-4 * 32 / 256 * 10, betas=(0.9, 0.95),
+    weight_decay=0.05)
+tiny_pretrain_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=3,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=27, by_epoch=True, begin=3,
+         end=30, convert_to_iter_based=True),
+]
+tiny_pretrain_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=10, max_keep_ckpts=1))

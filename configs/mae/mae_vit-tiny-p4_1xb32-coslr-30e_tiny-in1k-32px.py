@@ -31,27 +31,16 @@ train_dataloader = dict(
             dict(type='PackInputs'),
         ]))
 
-max_epochs = 30
-warmup_epochs = 3
-# CPU: no AMP. lr as the recipe's blr * batch / 256, times 10 because the
-# smoke run is 30 epochs instead of 800.
+# the shared smoke schedule (configs/_base_/tiny_data.py), CPU: no AMP
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1.5e-4 * 32 / 256 * 10,
-                   betas=(0.9, 0.95), weight_decay=0.05),
+    optimizer={{_base_.tiny_pretrain_optimizer}},
     paramwise_cfg={{_base_.optim_wrapper.paramwise_cfg}})
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs,
-         by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         convert_to_iter_based=True),
-]
+param_scheduler = {{_base_.tiny_pretrain_scheduler}}
+max_epochs = {{_base_.tiny_pretrain_epochs}}
 train_cfg = dict(max_epochs=max_epochs)
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=10, max_keep_ckpts=1))
+default_hooks = {{_base_.tiny_pretrain_hooks}}
 auto_scale_lr = dict(base_batch_size=32)
 randomness = dict(seed=0, diff_rank_seed=True)
 mimb_downstream = dict(
