@@ -45,16 +45,18 @@ def mim(*args):
 
 def build_model(config, scope, checkpoint=None):
     """The model of a config, built in ``scope`` (mmpretrain, mmdet, mmseg)
-    and initialised; ``checkpoint`` goes to the backbone's init_cfg."""
+    and initialised; ``checkpoint`` goes to the backbone's init_cfg. The
+    default scope is set only while building, so no later test inherits
+    it."""
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
 
     import backbones  # noqa: F401  registers the suite's modules
     cfg = Config.fromfile(config)
-    init_default_scope(scope)
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
     if checkpoint:
         cfg.model.backbone.init_cfg.checkpoint = checkpoint
-    model = registry.build(cfg.model)
-    model.init_weights()
+    with DefaultScope.overwrite_default_scope(scope):
+        model = registry.build(cfg.model)
+        model.init_weights()
     return model

@@ -4,7 +4,7 @@ from pretraining to classification, detection and segmentation."""
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 from backbones.checkpoint import BackboneKeysError
 from backbones.convmae import ConvMAEViT, block_masks, upsample_mask
@@ -197,10 +197,11 @@ def test_checkpoint_of_another_encoder_is_refused_with_the_keys(tmp_path):
     import backbones  # noqa: F401
     cfg = Config.fromfile(SMOKE)
     cfg.model.backbone.arch.depths = [1, 1, 1]  # no stage-3 block 1
-    init_default_scope('mmpretrain')
     from mmpretrain.registry import MODELS
     path = str(tmp_path / 'other.pth')
-    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, path)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        torch.save({'state_dict': MODELS.build(cfg.model).state_dict()},
+                   path)
     with pytest.raises(BackboneKeysError) as info:
         build_model(DET, 'mmdet', path)
     assert 'blocks3.1.' in str(info.value) and 'other.pth' in str(info.value)

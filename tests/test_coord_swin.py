@@ -48,7 +48,8 @@ def test_output_strides_and_channels(size, out_indices):
 
 
 def test_avg_featmap_and_registry():
-    model = MODELS.build(dict(type='CoordSwin', arch=TINY,
+    # scoped: another test may have left mmdet or mmseg as default scope
+    model = MODELS.build(dict(type='mmpretrain.CoordSwin', arch=TINY,
                               out_type='avg_featmap'))
     outs = model(torch.randn(2, 3, 64, 64))
     assert len(outs) == 1 and outs[0].shape == (2, 128)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
 from PIL import Image
 
@@ -37,8 +38,9 @@ SIMMIM_MASK = dict(mask_patch_size=8, mask_ratio=0.5)
 
 
 def build(model_cfg):
-    model = MODELS.build(model_cfg)
-    model.init_weights()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(model_cfg)
+        model.init_weights()
     return model.eval()
 
 

@@ -159,13 +159,15 @@ def test_one_iteration_through_the_config_data_pipeline(
 
     from mmengine.dataset import default_collate
     from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import DATASETS
     os.makedirs(tmp_path / 'data')
     os.symlink(tiny_data, tmp_path / 'data' / 'tiny')
     monkeypatch.chdir(tmp_path)
     cfg = Config.fromfile(config)
     model = build_model(config, 'mmpretrain')
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        dataset = DATASETS.build(cfg.train_dataloader.dataset)
     batch = default_collate([dataset[i] for i in range(2)])  # the configs'
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     losses = model.train_step(batch, optim)
