@@ -3,14 +3,12 @@
 # ConvViT-B protocol's model: four levels (strides 4-32) into an FPN,
 # window attention (4 x 4 windows on the 8 x 8 stage-3 grid) except in one
 # global block, relative position biases, 4conv1fc heads, no layer decay, a
-# frozen position table. The FPN and heads normalise with LayerNorm, as the
-# plain-ViT smoke run, instead of SyncBN: batch statistics of two 128 px
-# images per step are noise.
+# frozen position table; BN instead of SyncBN (one CPU process).
 _base_ = [
     '../vit/mask-rcnn_vit-tiny-p4-sfp_1xb2-6e_tiny-coco-128px.py',
     '../../_base_/convvit.py',
 ]
-norm_cfg = dict(type='mmpretrain.LN2d', requires_grad=True)
+norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     backbone=dict(
         _delete_=True,
