@@ -7,18 +7,8 @@ _base_ = [
     '../../_base_/swin.py',
 ]
 mimb_stage = 'det'
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmpretrain.CoordSwin',
-        arch='tiny',
-        window_size={{_base_.swin_dense_window}},
-        drop_path_rate=0.2,
-        out_indices=(0, 1, 2, 3),
-        init_cfg={{_base_.swin_dense_init}}))
+model = dict(backbone={{_base_.swin_dense_backbone}})
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     dtype='bfloat16',
-    paramwise_cfg=dict(
-        _delete_=True,
-        custom_keys={'norm': dict(decay_mult=0.)}))
+    paramwise_cfg={{_base_.swin_dense_paramwise}})
