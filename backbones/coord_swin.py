@@ -57,15 +57,14 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule, ModuleList
 from mmengine.model.weight_init import trunc_normal_
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import build_norm_layer
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from .pyramid import PyramidEncoder
 from .utils import resolve_arch
 
 Window = Tuple[int, int]
@@ -377,7 +376,7 @@ class CoordSwinBlock(BaseModule):
 
 
 @MODELS.register_module()
-class CoordSwin(BaseBackbone):
+class CoordSwin(PyramidEncoder):
     """Coordinate-aware Swin Transformer (UM-MAE / SimMIM encoder).
 
     Args:
@@ -433,29 +432,15 @@ class CoordSwin(BaseBackbone):
                  with_cp: bool = False,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.arch_settings = self._arch(arch)
-        depths = self.arch_settings['depths']
-        heads = self.arch_settings['num_heads']
-        dims = [self.arch_settings['embed_dims'] * 2**i for i in range(4)]
-        if out_type not in ('featmap', 'avg_featmap'):
-            raise ValueError(f"out_type must be 'featmap' or 'avg_featmap', "
-                             f'got {out_type!r}')
-        bad = [i for i in out_indices if i not in range(-4, 4)]
-        if bad or not out_indices:
-            raise ValueError(f'out_indices must be a non-empty list of the '
-                             f'stages 0-3 (or -4 to -1), got {out_indices}')
-        if window_size < 1 or frozen_stages not in range(-1, 5):
-            raise ValueError(f'window_size must be >= 1 and frozen_stages '
-                             f'in -1..4, got {window_size} and '
-                             f'{frozen_stages}')
-        self.embed_dims = dims
-        self.depths = list(depths)
+        settings = self._arch(arch)
+        depths, heads = settings['depths'], settings['num_heads']
+        dims = [settings['embed_dims'] * 2**i for i in range(4)]
+        super().__init__(dims, depths, out_type, out_indices, frozen_stages,
+                         with_cp, init_cfg)
+        self.arch_settings = settings
+        if window_size < 1:
+            raise ValueError(f'window_size must be >= 1, got {window_size}')
         self.window_size = window_size
-        self.out_type = out_type
-        self.out_indices = tuple(i % 4 for i in out_indices)
-        self.frozen_stages = frozen_stages
-        self.with_cp = with_cp
 
         self.patch_embed = PatchEmbed(in_channels, dims[0], norm_cfg)
         dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
@@ -470,14 +455,7 @@ class CoordSwin(BaseBackbone):
                     drop_path_rate=dpr[len(blocks)], downsample=merge,
                     norm_cfg=norm_cfg))
         self.blocks = ModuleList(blocks)
-        self.stage_ends = tuple(sum(depths[:i + 1]) - 1 for i in range(4))
-        if out_type == 'avg_featmap':
-            self.norm = build_norm_layer(norm_cfg, dims[3])
-        else:
-            for i in self.out_indices:
-                self.add_module(f'norm{i}', build_norm_layer(norm_cfg,
-                                                             dims[i]))
-        self._freeze_stages()
+        self._finish(norm_cfg)
 
     @classmethod
     def _arch(cls, arch) -> dict:
@@ -514,25 +492,10 @@ class CoordSwin(BaseBackbone):
         w = self.patch_embed.proj.weight
         nn.init.xavier_uniform_(w.data.view(w.shape[0], -1))
 
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages < 0:
-            return
-        parts = [self.patch_embed]
-        parts += self.blocks[:sum(self.depths[:self.frozen_stages])]
-        parts += [getattr(self, f'norm{i}', None)
-                  for i in range(self.frozen_stages)]
-        if self.frozen_stages == 4:
-            parts.append(getattr(self, 'norm', None))
-        for part in filter(None, parts):
-            part.eval()
-            for p in part.parameters():
-                p.requires_grad = False
-
-    def train(self, mode: bool = True):
-        """Keep frozen stages in eval mode (no drop path in them)."""
-        super().train(mode)
-        self._freeze_stages()
-        return self
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> (B, C0, H/4, W/4) ``patch_embed`` tokens.
+        """
+        return self.patch_embed(x)
 
     def forward_tokens(self, x: torch.Tensor,
                        pos: Optional[torch.Tensor] = None
@@ -551,8 +514,7 @@ class CoordSwin(BaseBackbone):
             list[Tensor]: the four stage outputs (B, C_i, h_i, w_i),
             ``h_{i+1} = ceil(h_i / 2)``, before any norm (channels-last in
             memory). The pretraining encoder's final norm (official
-            ``norm``) is ``self.norm`` of an 'avg_featmap' model, applied
-            per token by the caller.
+            ``norm``) is :meth:`norm_tokens`.
         """
         if x.dim() != 4 or x.shape[1] != self.embed_dims[0]:
             raise ValueError(f'x must be (B, {self.embed_dims[0]}, h, w) '
@@ -562,53 +524,4 @@ class CoordSwin(BaseBackbone):
                                 or pos.shape[1:] != (h, w, 2)):
             raise ValueError(f'pos must be ({B} or 1, {h}, {w}, 2) '
                              f'coordinates, got {tuple(pos.shape)}')
-        x = x.permute(0, 2, 3, 1)
-        outs = []
-        for i, block in enumerate(self.blocks):
-            if self.with_cp and self.training:
-                x, pos = cp.checkpoint(block, x, pos, use_reentrant=False)
-            else:
-                x, pos = block(x, pos)
-            if i in self.stage_ends:
-                outs.append(x.permute(0, 3, 1, 2))
-        return outs
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """(B, 3, H, W) images (any size; dense coordinates).
-
-        Returns:
-            tuple: 'featmap': normalised maps (B, C_i, H / 4 / 2**i,
-            W / 4 / 2**i) (sides rounded up) of the ``out_indices`` stages
-            (strides 4, 8, 16, 32); 'avg_featmap': one (B, C3) tensor.
-        """
-        feats = self.forward_tokens(self.patch_embed(x))
-        if self.out_type == 'avg_featmap':
-            return (self.norm(feats[3].mean(dim=(2, 3))), )
-        outs = []
-        for i in self.out_indices:
-            y = getattr(self, f'norm{i}')(feats[i].permute(0, 2, 3, 1))
-            outs.append(y.permute(0, 3, 1, 2).contiguous())
-        return tuple(outs)
-
-    def get_layer_depth(self, param_name: str, prefix: str = ''):
-        """Layer depth for layer-wise lr decay, as the official UM-MAE.
-
-        ``patch_embed`` is depth 0, ``blocks.k`` depth k + 1 (a stage's
-        merge is part of its first block, so it decays with that block;
-        mmpretrain's Swin puts the merge with the previous stage's last
-        block instead), everything else (norms, heads) the last depth.
-        With mmpretrain's scale ``decay ** (num - depth - 1)`` this gives
-        the official ``util/lr_decay.py`` scales exactly.
-
-        Returns:
-            tuple: (depth, number of depths = blocks + 2).
-        """
-        num_layers = len(self.blocks) + 2
-        if not param_name.startswith(prefix):
-            return num_layers - 1, num_layers
-        name = param_name[len(prefix):]
-        if name.startswith('patch_embed.'):
-            return 0, num_layers
-        if name.startswith('blocks.'):
-            return int(name.split('.')[1]) + 1, num_layers
-        return num_layers - 1, num_layers
+        return self.run_blocks(x, pos)

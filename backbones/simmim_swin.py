@@ -63,4 +63,4 @@ class SimMIMCoordSwin(CoordSwin):
         w = mask.unsqueeze(1).to(tokens.dtype)
         tokens = tokens * (1 - w) + self.mask_token[..., None, None] * w
         latent = self.forward_tokens(tokens)[3]
-        return (self.norm(latent.permute(0, 2, 3, 1)).permute(0, 3, 1, 2), )
+        return (self.norm_tokens(latent), )

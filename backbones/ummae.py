@@ -114,7 +114,7 @@ class UMMAESwin(CoordSwin):
             s, 3)
         tokens = tokens * (1 - hidden_tokens) + token * hidden_tokens
         latent = self.forward_tokens(tokens, coords.permute(0, 2, 3, 1))[3]
-        latent = self.norm(latent.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        latent = self.norm_tokens(latent)
         secondary = uncompact(hidden, choice).flatten(1)
         return dict(latent=latent, mask=drawn['mask'], choice=choice,
                     secondary=secondary)
