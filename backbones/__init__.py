@@ -9,10 +9,11 @@
 * registers EMAE (:mod:`backbones.emae`), ConvMAE's encoder ``ConvViT``
   (:mod:`backbones.convvit`) and its pretraining parts
   (:mod:`backbones.convmae`), UM-MAE's coordinate-aware Swin ``CoordSwin``
-  (:mod:`backbones.coord_swin`) with its uniform masking
+  (:mod:`backbones.coord_swin`) and PVT ``CoordPVT``
+  (:mod:`backbones.coord_pvt`) with their uniform masking
   (:mod:`backbones.uniform_masking`), UM-MAE's pretraining parts
-  (:mod:`backbones.ummae`) and SimMIM on the same encoder
-  (:mod:`backbones.simmim_swin`),
+  (:mod:`backbones.ummae`) and SimMIM on the same encoders
+  (:mod:`backbones.simmim_pyramid`),
 * registers the dense plain-ViT backbone ``WindowedViT``
   (:mod:`backbones.windowed_vit`), ViTDet's simple feature pyramid for mmdet
   (:mod:`backbones.simple_fpn`) and layer-wise lr decay for detectors and
@@ -26,29 +27,30 @@ from . import compat
 from .checkpoint import BackboneKeysError, StrictPretrainedInit
 from .convmae import ConvMAEDecoder, ConvMAEViT, block_masks, upsample_mask
 from .convvit import ConvViT
+from .coord_pvt import CoordPVT
 from .coord_swin import CoordSwin
 from .emae import EMAE, EMAEViT, parallel_masks
 from .hooks import (NonFiniteLossError, NonFiniteLossHook, RNGStateHook,
                     RunSummaryHook, TimeBudgetHook)
 from .knn import KNNTestLoop
 from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
-from .simmim_swin import SimMIMCoordSwin
+from .simmim_pyramid import SimMIMCoordPVT, SimMIMCoordSwin
 from .simple_fpn import SimpleFeaturePyramid
 from .transforms import CorruptImageError, NamedLoadImageFromFile
-from .ummae import UMMAE, UMMAEDecoder, UMMAESwin
+from .ummae import UMMAE, UMMAEPVT, UMMAEDecoder, UMMAESwin
 from .windowed_vit import WindowedViT
 
 compat.install()
 
 __all__ = [
     'BackboneKeysError', 'BackboneLayerDecayOptimWrapperConstructor',
-    'ConvMAEDecoder', 'ConvMAEViT', 'ConvViT', 'CoordSwin',
+    'ConvMAEDecoder', 'ConvMAEViT', 'ConvViT', 'CoordPVT', 'CoordSwin',
     'CorruptImageError', 'EMAE', 'EMAEViT', 'KNNTestLoop',
     'NamedLoadImageFromFile', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'RNGStateHook', 'RunSummaryHook', 'SimMIMCoordSwin',
+    'RNGStateHook', 'RunSummaryHook', 'SimMIMCoordPVT', 'SimMIMCoordSwin',
     'SimpleFeaturePyramid',
     'StrictPretrainedInit', 'TimeBudgetHook', 'UMMAE', 'UMMAEDecoder',
-    'UMMAESwin',
+    'UMMAEPVT', 'UMMAESwin',
     'WindowedViT',
     'block_masks', 'parallel_masks', 'upsample_mask'
 ]

@@ -14,7 +14,9 @@
   (``models_mae_swin.py`` pretrained with decoder, or ``models_swin.py``
   fine-tuned with ``fc_norm`` and ``head``) onto ``UMMAE`` with
   ``UMMAESwin`` / ``UMMAEDecoder`` and ``ImageClassifier`` with
-  ``CoordSwin``, whose encoder keys are the official ones.
+  ``CoordSwin``, whose encoder keys are the official ones;
+  :func:`convert_official_ummae_pvt` does the same for its PVT
+  (``models_mae_pvt.py``, ``models_pvt.py``; ``UMMAEPVT``, ``CoordPVT``).
 
 Every key must be recognised: a file with anything else is refused with the
 list of keys, so a checkpoint of another model never half-loads.
@@ -92,6 +94,15 @@ _UMMAE_SWIN_RULES = _compile([
     (rf'(?:fc_norm|norm)\.{_PARAM}', lambda m: f'backbone.norm.{m[1]}'),
 ] + _decoder_and_head_rules())
 
+_UMMAE_PVT_RULES = _compile([
+    (rf'patch_embed\.proj\.{_PARAM}|pos_embed', _same('backbone.')),
+    (rf'blocks\.\d+\.(norm1|norm2|attn\.q|attn\.kv|attn\.proj|attn\.sr|'
+     rf'attn\.norm|mlp\.fc1|mlp\.fc2|downsample\.proj)\.{_PARAM}',
+     _same('backbone.')),
+    (r'vis_mask_token', lambda m: 'backbone.vis_mask_token'),
+    (rf'(?:fc_norm|norm)\.{_PARAM}', lambda m: f'backbone.norm.{m[1]}'),
+] + _decoder_and_head_rules())
+
 
 def _convert(state_dict: Dict, rules, source: str, name: str,
              required: str) -> OrderedDict:
@@ -158,6 +169,22 @@ def convert_official_convmae(state_dict: Dict, source: str = 'checkpoint'
                     'backbone.blocks3.')
 
 
+def _convert_ummae(state_dict: Dict, rules, source: str,
+                   name: str) -> OrderedDict:
+    """UM-MAE layouts: the final norm is ``norm`` (pretraining, per token)
+    or ``fc_norm`` (fine-tuning, after pooling), both ``backbone.norm``;
+    the secondary mask token ``(1, 1, C)`` becomes ``(1, C)``."""
+    if {'norm.weight', 'fc_norm.weight'} <= set(state_dict):
+        raise BackboneKeysError(
+            f'{source} has both norm and fc_norm: which one is the final '
+            'norm of the encoder is ambiguous')
+    out = _convert(state_dict, rules, source, name, 'backbone.blocks.')
+    if 'backbone.vis_mask_token' in out:
+        out['backbone.vis_mask_token'] = out[
+            'backbone.vis_mask_token'].reshape(1, -1)
+    return out
+
+
 def convert_official_ummae_swin(state_dict: Dict,
                                 source: str = 'checkpoint') -> OrderedDict:
     """Rename an official UM-MAE Swin state dict to the suite's layout.
@@ -179,13 +206,29 @@ def convert_official_ummae_swin(state_dict: Dict,
         BackboneKeysError: Keys that are not in the official UM-MAE Swin
             layout are listed (e.g. a PVT or a detection checkpoint).
     """
-    if {'norm.weight', 'fc_norm.weight'} <= set(state_dict):
-        raise BackboneKeysError(
-            f'{source} has both norm and fc_norm: which one is the final '
-            'norm of the encoder is ambiguous')
-    out = _convert(state_dict, _UMMAE_SWIN_RULES, source, 'UM-MAE Swin',
-                   'backbone.blocks.')
-    if 'backbone.vis_mask_token' in out:
-        out['backbone.vis_mask_token'] = out[
-            'backbone.vis_mask_token'].reshape(1, -1)
-    return out
+    return _convert_ummae(state_dict, _UMMAE_SWIN_RULES, source,
+                          'UM-MAE Swin')
+
+
+def convert_official_ummae_pvt(state_dict: Dict,
+                               source: str = 'checkpoint') -> OrderedDict:
+    """Rename an official UM-MAE PVT state dict to the suite's layout.
+
+    As :func:`convert_official_ummae_swin`; the encoder keys (position
+    table included) are the official ones of ``CoordPVT``. A table of
+    another grid than the model's is resized when the model loads it.
+
+    Args:
+        state_dict (dict): ``torch.load(path)['model']`` of a released
+            UM-MAE PVT checkpoint (pretrained or fine-tuned).
+        source (str): Name for error messages.
+
+    Returns:
+        OrderedDict: Tensors under ``backbone.``, ``neck.`` and ``head.``.
+
+    Raises:
+        BackboneKeysError: Keys that are not in the official UM-MAE PVT
+            layout are listed (e.g. a Swin or a detection checkpoint).
+    """
+    return _convert_ummae(state_dict, _UMMAE_PVT_RULES, source,
+                          'UM-MAE PVT')

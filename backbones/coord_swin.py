@@ -53,6 +53,7 @@ Official key -> ours (pretraining ``MaskedAutoencoderSwin``, fine-tuning
     mask_token, vis_mask_token, decoder_*     -> algorithm (not backbone)
 """
 from collections import OrderedDict
+from functools import partial
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -472,30 +473,11 @@ class CoordSwin(PyramidEncoder):
         return arch
 
     def init_weights(self) -> None:
-        """Truncated-normal (std 0.02) linears with zero bias, LayerNorms
-        ones/zeros, convs as the official code (fan-out normal; the patch
-        embedding xavier-uniform as a linear layer)."""
+        """Truncated-normal (std 0.02) linears with zero bias, the rest as
+        :meth:`~backbones.pyramid.PyramidEncoder.official_init`."""
         super().init_weights()
-        if self.init_cfg is not None:
-            return
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode='fan_out',
-                                        nonlinearity='relu')
-                nn.init.zeros_(m.bias)
-        w = self.patch_embed.proj.weight
-        nn.init.xavier_uniform_(w.data.view(w.shape[0], -1))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) images -> (B, C0, H/4, W/4) ``patch_embed`` tokens.
-        """
-        return self.patch_embed(x)
+        if self.init_cfg is None:
+            self.official_init(partial(trunc_normal_, std=.02))
 
     def forward_tokens(self, x: torch.Tensor,
                        pos: Optional[torch.Tensor] = None

@@ -6,21 +6,22 @@ then one flat ``blocks`` list over four stages whose first block of stages
 outputs, norms, frozen stages and layer-wise lr decay depths are the same,
 and live here once.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.utils.checkpoint as cp
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import build_norm_layer
+from torch import nn
 
 
 class PyramidEncoder(BaseBackbone):
     """Four-stage encoder with official UM-MAE key names.
 
-    Subclasses build ``self.patch_embed`` and ``self.blocks`` (each block
-    maps ``(x, pos) -> (x, pos)`` on (B, H, W, C) tokens), then call
-    :meth:`_finish`; they implement :meth:`embed` (images to stage-1
-    tokens).
+    Subclasses build ``self.patch_embed`` (images to (B, C0, H/4, W/4)
+    tokens) and ``self.blocks`` (each block maps ``(x, pos) -> (x, pos)``
+    on (B, H, W, C) tokens), then call :meth:`_finish`; an encoder with an
+    absolute position table overrides :meth:`add_positions`.
 
     Args:
         embed_dims (Sequence[int]): Channels of the four stages.
@@ -72,9 +73,33 @@ class PyramidEncoder(BaseBackbone):
                     norm_cfg, self.embed_dims[i]))
         self._freeze_stages()
 
+    def add_positions(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Absolute positions of a dense (B, C0, h, w) token map; none by
+        default (the Swin's positions enter its attention bias)."""
+        return tokens
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) images -> (B, C0, H/4, W/4) stage-1 tokens."""
-        raise NotImplementedError
+        """(B, 3, H, W) images -> (B, C0, H/4, W/4) stage-1 tokens with
+        their positions."""
+        return self.add_positions(self.patch_embed(x))
+
+    def official_init(self, linear_init: Callable) -> None:
+        """The official initialisation: ``linear_init`` on linear weights,
+        zero biases, LayerNorms ones/zeros, convs fan-out normal, then the
+        patch embedding xavier-uniform as a linear layer."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                linear_init(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode='fan_out',
+                                        nonlinearity='relu')
+                nn.init.zeros_(m.bias)
+        w = self.patch_embed.proj.weight
+        nn.init.xavier_uniform_(w.data.view(w.shape[0], -1))
 
     def _freeze_stages(self) -> None:
         if self.frozen_stages < 0:
@@ -89,7 +114,7 @@ class PyramidEncoder(BaseBackbone):
             part.eval()
             for p in part.parameters():
                 p.requires_grad = False
-        if isinstance(getattr(self, 'pos_embed', None), torch.nn.Parameter):
+        if isinstance(getattr(self, 'pos_embed', None), nn.Parameter):
             self.pos_embed.requires_grad = False
 
     def train(self, mode: bool = True):

@@ -3,11 +3,12 @@
 ``mimb-convert mae IN.pth OUT.pth`` reads an official facebookresearch/mae
 checkpoint (pretrained or fine-tuned, timm key layout), ``mimb-convert
 convmae IN.pth OUT.pth`` an official Alpha-VL/ConvMAE one (pretrained or
-fine-tuned), ``mimb-convert ummae-swin IN.pth OUT.pth`` an official
-implus/UM-MAE Swin one (pretrained or fine-tuned), and writes
+fine-tuned), ``mimb-convert ummae-swin IN.pth OUT.pth`` and
+``mimb-convert ummae-pvt IN.pth OUT.pth`` an official implus/UM-MAE Swin
+(resp. PVT) one (pretrained or fine-tuned), and writes
 ``{'state_dict': ...}`` with ``backbone.`` / ``neck.`` / ``head.`` keys,
-which every downstream config of the plain-ViT (resp. ConvViT, Swin)
-family loads with ``init_cfg.checkpoint=OUT.pth`` (and
+which every downstream config of the plain-ViT (resp. ConvViT, Swin,
+PVT) family loads with ``init_cfg.checkpoint=OUT.pth`` (and
 ``mimb-pipeline --checkpoint OUT.pth`` transfers it through every task).
 A file that is not in the named layout is refused with the list of keys it
 does not recognise; nothing is written.
@@ -20,10 +21,15 @@ import torch
 
 from backbones.checkpoint import BackboneKeysError, extract_state_dict
 from backbones.compat import safe_torch_load
-from backbones.converters import convert_official_convmae, convert_official_mae
+from backbones.converters import (convert_official_convmae,
+                                  convert_official_mae,
+                                  convert_official_ummae_pvt,
+                                  convert_official_ummae_swin)
 
 CONVERTERS = {'mae': convert_official_mae,
-              'convmae': convert_official_convmae}
+              'convmae': convert_official_convmae,
+              'ummae-swin': convert_official_ummae_swin,
+              'ummae-pvt': convert_official_ummae_pvt}
 
 
 def main(argv=None) -> int:

@@ -47,13 +47,15 @@ def test_builds_model(path):
         assert osp.isfile(osp.join(osp.dirname(path), cfg.mimb_smoke))
 
 
-REAL = [p for p in RUNNABLE if 'tiny' not in p]
+# smoke configs run on the tiny data sets (`..._tiny-in1k-...`)
+REAL = [p for p in RUNNABLE if '_tiny-' not in osp.basename(p)]
 CONVVIT = [p for p in REAL if 'conv' in osp.basename(p)]
 SWIN = [p for p in REAL if 'swin' in osp.basename(p)]
+PVT = [p for p in REAL if 'pvt' in osp.basename(p)]
 
 
 @pytest.mark.parametrize('path', [p for p in REAL
-                                  if p not in CONVVIT + SWIN], ids=rel)
+                                  if p not in CONVVIT + SWIN + PVT], ids=rel)
 def test_real_configs_keep_published_recipe(path):
     cfg = Config.fromfile(path)
     if cfg.mimb_stage == 'pretrain':
@@ -193,3 +195,47 @@ def test_swin_configs_keep_published_recipe(path):
         assert cfg.mimb_stage == 'seg'
         assert cfg.optim_wrapper.optimizer.lr == 1e-4
         assert cfg.train_cfg.max_iters == 160000
+
+
+@pytest.mark.parametrize('path', PVT, ids=rel)
+def test_pvt_configs_keep_published_recipe(path):
+    """UM-MAE's PVT-S recipes (implus/UM-MAE Makefile, models_mae_pvt.py,
+    models_simmim_pvt.py, SEG config) through the Swin-T protocols."""
+    cfg = Config.fromfile(path)
+    enc = cfg.model.backbone
+    assert enc.arch == 'small'
+    if cfg.mimb_stage == 'pretrain':
+        assert enc.type in ('UMMAEPVT', 'SimMIMCoordPVT')
+        assert enc.pretrain_size == 256
+        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(
+            1.5e-4 * 4096 / 256)
+        assert cfg.train_dataloader.batch_size * 8 == 4096
+        assert cfg.param_scheduler[0].end == 10
+        assert cfg.train_cfg.max_epochs == 200
+        assert cfg.model.neck.in_channels == 512
+        if enc.type == 'UMMAEPVT':
+            assert tuple(enc.sr_ratios) == (4, 2, 1, 1)
+            assert (enc.mask_patch_size, enc.secondary_ratio) == (16, 0.25)
+            assert cfg.model.neck.decoder_depth == 2
+            assert cfg.model.head.norm_pix
+        else:
+            gen = cfg.train_dataloader.dataset.pipeline[3]
+            assert (gen.mask_patch_size, gen.mask_ratio) == (16, 0.75)
+        return
+    assert enc.type.endswith('CoordPVT') and 'sr_ratios' not in enc
+    if cfg.mimb_stage == 'finetune':
+        assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.85
+        assert cfg.optim_wrapper.optimizer.lr == 2e-3
+        assert enc.drop_path_rate == 0.1
+        assert cfg.model.head.in_channels == 512
+    elif cfg.mimb_stage in ('linear', 'knn'):
+        assert enc.out_type == 'avg_featmap'
+    else:
+        assert enc.drop_path_rate == 0.1 and enc.out_indices == (0, 1, 2, 3)
+        if cfg.mimb_stage == 'det':
+            assert cfg.model.neck.in_channels == [64, 128, 320, 512]
+            assert cfg.train_cfg.max_epochs == (36 if '3x' in path else 12)
+        else:
+            assert cfg.model.decode_head.in_channels == [64, 128, 320, 512]
+            assert cfg.optim_wrapper.optimizer.lr == 1e-4
+            assert cfg.train_cfg.max_iters == 160000

@@ -1,5 +1,5 @@
-"""Official MAE checkpoints (timm key layout, as facebookresearch/mae
-writes them) import into the suite's layout; anything else is refused."""
+"""Official MAE, ConvMAE and UM-MAE (Swin, PVT) checkpoints import into the
+suite's layout; anything else is refused."""
 import sys
 
 import pytest
@@ -11,6 +11,7 @@ from timm.models.vision_transformer import VisionTransformer as TimmViT
 from backbones.checkpoint import BackboneKeysError, load_strict
 from backbones.converters import (_BLOCK, convert_official_convmae,
                                   convert_official_mae,
+                                  convert_official_ummae_pvt,
                                   convert_official_ummae_swin)
 from conftest import SMOKE_PRETRAIN, run_cli
 
@@ -279,6 +280,8 @@ def test_convmae_converter_refuses_other_layouts():
 # (tests/test_coord_swin.py checks them against the official naming); the
 # decoder is timm blocks plus decoder_embed / decoder_pred / decoder_norm.
 UMMAE_MICRO = 'um-mae/um-mae_swin-micro_1xb32-coslr-30e_tiny-in1k-128px.py'
+UMMAE_PVT_MICRO = \
+    'um-mae/um-mae_pvt-micro_1xb32-coslr-30e_tiny-in1k-128px.py'
 
 
 def official_ummae_state(model):
@@ -328,3 +331,33 @@ def test_ummae_swin_finetuned_checkpoint_and_refusals():
         convert_official_ummae_swin(official, 'both.pth')
     with pytest.raises(BackboneKeysError, match=r"'pos_embed'"):
         convert_official_ummae_swin({'pos_embed': torch.zeros(1)}, 'pvt.pth')
+
+
+def test_ummae_pvt_checkpoint_round_trips_and_other_layouts_are_refused():
+    """The PVT's encoder keys are the official ones (checked against the
+    official shapes in tests/test_coord_pvt.py); decoder as the Swin's."""
+    from conftest import CONFIGS
+    model = build_config_model(f'{CONFIGS}/{UMMAE_PVT_MICRO}')
+    official = official_ummae_state(model)
+    assert {'pos_embed', 'blocks.0.attn.sr.weight',
+            'blocks.1.downsample.proj.weight'} <= set(official)
+    converted = convert_official_ummae_pvt(official, 'ummae_pvt.pth')
+    load_strict(model, converted, 'official')
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, converted[key]), key
+    swin = official_ummae_state(build_config_model(f'{CONFIGS}/{UMMAE_MICRO}'))
+    with pytest.raises(BackboneKeysError, match='posmlp'):
+        convert_official_ummae_pvt(swin, 'swin.pth')
+    with pytest.raises(BackboneKeysError, match='attn.sr'):
+        convert_official_ummae_swin(official, 'pvt.pth')
+
+
+def test_cli_offers_every_converter(tmp_path):
+    from benchmarks.convert import CONVERTERS
+    assert set(CONVERTERS) == {'mae', 'convmae', 'ummae-swin', 'ummae-pvt'}
+    from conftest import CONFIGS
+    model = build_config_model(f'{CONFIGS}/{UMMAE_PVT_MICRO}')
+    torch.save({'model': official_ummae_state(model)}, tmp_path / 'pvt.pth')
+    run_cli([sys.executable, '-m', 'benchmarks.convert', 'ummae-pvt',
+             str(tmp_path / 'pvt.pth'), str(tmp_path / 'ours.pth')])
+    assert (tmp_path / 'ours.pth').exists()

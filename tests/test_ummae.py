@@ -1,40 +1,55 @@
-"""UM-MAE and its matched SimMIM on the coordinate-aware Swin: hidden
-patches never reach the encoder, the decoder puts every visible token at its
-own patch, losses and gradients, and the checkpoint hand-off to every
-protocol."""
+"""UM-MAE (on the coordinate-aware Swin and on the PVT) and its matched
+SimMIM: hidden patches never reach the encoder, the decoder puts every
+visible token at its own patch, losses and gradients, and the checkpoint
+hand-off to every protocol of the encoder's family."""
 import pytest
 import torch
 from mmengine.config import Config
 
-from backbones.ummae import UMMAEDecoder, UMMAESwin
+from backbones.ummae import UMMAEDecoder, UMMAEPVT, UMMAESwin
 from backbones.uniform_masking import uniform_masks, visible_index
 from conftest import CONFIGS, build_model
 
 MICRO = dict(embed_dims=32, depths=[1, 1, 2, 1], num_heads=[1, 2, 4, 8])
+PVT_MICRO = dict(MICRO, embed_dims=[32, 64, 128, 256],
+                 mlp_ratios=[8, 8, 4, 4])
 UMMAE = f'{CONFIGS}/um-mae/um-mae_swin-micro_1xb32-coslr-30e_tiny-in1k' \
+    '-128px.py'
+UMMAE_PVT = f'{CONFIGS}/um-mae/um-mae_pvt-micro_1xb32-coslr-30e_tiny-in1k' \
     '-128px.py'
 SIMMIM = f'{CONFIGS}/simmim/simmim_swin-micro_1xb32-coslr-30e_tiny-in1k' \
     '-128px.py'
-BENCH = f'{CONFIGS}/benchmarks/swin'
-TASKS = [
-    (f'{BENCH}/swin-micro_1xb32-coslr-8e_tiny-in1k-64px.py', 'mmpretrain'),
-    (f'{BENCH}/swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
-     'mmpretrain'),
-    (f'{BENCH}/mask-rcnn_swin-micro-fpn_1xb2-6e_tiny-coco-128px.py',
-     'mmdet'),
-    (f'{BENCH}/upernet_swin-micro_1xb4-300i_tiny-ade20k-64x64.py', 'mmseg'),
-]
+SIMMIM_PVT = f'{CONFIGS}/simmim/simmim_pvt-micro_1xb32-coslr-30e_tiny-in1k' \
+    '-128px.py'
+PRETRAIN = [UMMAE, UMMAE_PVT, SIMMIM, SIMMIM_PVT]
+PRETRAIN_IDS = ['um-mae-swin', 'um-mae-pvt', 'simmim-swin', 'simmim-pvt']
 
 
-def encoder():
+def tasks(family):
+    """The smoke protocols of a family: (config, scope) per stage."""
+    bench = f'{CONFIGS}/benchmarks/{family}/'
+    return dict(
+        finetune=(f'{bench}{family}-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
+                  'mmpretrain'),
+        linear=(f'{bench}{family}-micro_1xb32-linear-coslr-10e_tiny-in1k-'
+                '64px.py', 'mmpretrain'),
+        det=(f'{bench}mask-rcnn_{family}-micro-fpn_1xb2-6e_tiny-coco-128px'
+             '.py', 'mmdet'),
+        seg=(f'{bench}upernet_{family}-micro_1xb4-300i_tiny-ade20k-64x64.py',
+             'mmseg'))
+
+
+@pytest.fixture(params=['swin', 'pvt'])
+def encoder(request):
     torch.manual_seed(0)
-    model = UMMAESwin(arch=MICRO)
+    model = UMMAESwin(arch=MICRO) if request.param == 'swin' else UMMAEPVT(
+        arch=PVT_MICRO, pretrain_size=128)
     model.init_weights()
     return model.eval()
 
 
-def test_encoder_output_and_replayed_masks():
-    model = encoder()
+def test_encoder_output_and_replayed_masks(encoder):
+    model = encoder
     x = torch.randn(2, 3, 128, 128)
     noise = torch.rand(2, 4, 4, 4, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -45,11 +60,11 @@ def test_encoder_output_and_replayed_masks():
     with pytest.raises(ValueError, match='multiples of 64'):
         model(torch.randn(1, 3, 96, 96))
     with pytest.raises(ValueError, match='mask_patch_size'):
-        UMMAESwin(arch=MICRO, mask_patch_size=12)
+        type(model)(arch=model.arch_settings, mask_patch_size=12)
 
 
-def test_hidden_and_secondary_patches_never_reach_the_encoder():
-    model = encoder()
+def test_hidden_and_secondary_patches_never_reach_the_encoder(encoder):
+    model = encoder
     x = torch.randn(2, 3, 128, 128)
     noise = torch.rand(2, 4, 4, 4, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
@@ -104,7 +119,7 @@ def simmim_samples(n, seed=0):
     return samples
 
 
-@pytest.mark.parametrize('config', [UMMAE, SIMMIM])
+@pytest.mark.parametrize('config', PRETRAIN, ids=PRETRAIN_IDS)
 def test_loss_is_finite_and_every_parameter_learns(config):
     torch.manual_seed(0)
     model = build_model(config, 'mmpretrain').train()
@@ -117,22 +132,21 @@ def test_loss_is_finite_and_every_parameter_learns(config):
     assert idle == []
 
 
-@pytest.fixture(scope='module', params=[UMMAE, SIMMIM],
-                ids=['um-mae', 'simmim'])
+@pytest.fixture(scope='module', params=PRETRAIN, ids=PRETRAIN_IDS)
 def pretrain_checkpoint(request, tmp_path_factory):
     torch.manual_seed(0)
     model = build_model(request.param, 'mmpretrain')
     path = tmp_path_factory.mktemp('ckpt') / 'epoch_30.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return str(path), model.state_dict()
+    family = 'pvt' if 'pvt' in request.param else 'swin'
+    return str(path), model.state_dict(), tasks(family)
 
 
-@pytest.mark.parametrize('config, scope', TASKS,
-                         ids=['finetune', 'linear', 'det', 'seg'])
+@pytest.mark.parametrize('stage', ['finetune', 'linear', 'det', 'seg'])
 def test_pretrained_encoder_loads_into_every_task(pretrain_checkpoint,
-                                                  config, scope):
-    path, pretrained = pretrain_checkpoint
-    model = build_model(config, scope, path)
+                                                  stage):
+    path, pretrained, protocols = pretrain_checkpoint
+    model = build_model(*protocols[stage], path)
     for key, value in model.backbone.state_dict().items():
         if key[:5] in ('norm0', 'norm1', 'norm2', 'norm3'):
             continue  # new output norms of the dense protocols
@@ -150,8 +164,7 @@ def test_reconstruction_picture_greys_out_uniform_and_secondary_masks():
     assert torch.equal(reconstruct(model, x, seed=0)[0]['mask'], hidden)
 
 
-@pytest.mark.parametrize('config', [UMMAE, SIMMIM],
-                         ids=['um-mae', 'simmim'])
+@pytest.mark.parametrize('config', PRETRAIN, ids=PRETRAIN_IDS)
 def test_one_iteration_through_the_config_data_pipeline(
         config, tiny_data, tmp_path, monkeypatch):
     """The configs' own pipelines (SimMIM's masks included) feed a step."""
