@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from backbones.ummae import UMMAEDecoder, UMMAEPVT, UMMAESwin
+from backbones.ummae import UMMAEPVT, UMMAEDecoder, UMMAESwin
 from backbones.uniform_masking import uniform_masks, visible_index
 from conftest import CONFIGS, build_model
 
