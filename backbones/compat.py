@@ -1,4 +1,6 @@
-"""Fixes that make the pinned OpenMMLab stack work on torch >= 2.6.
+"""Fixes that make the pinned OpenMMLab stack work on current dependencies.
+
+**torch >= 2.6.**
 
 mmengine 0.10.7 calls ``torch.load`` without ``weights_only``. Since torch 2.6
 that argument defaults to ``True`` and the restricted unpickler rejects the
@@ -12,7 +14,15 @@ that loads with ``weights_only=True`` and allows exactly the globals listed in
 that would run a shell command) is refused with
 :class:`UnsafeCheckpointError`, which names the file and the global.
 
-Importing :mod:`backbones` applies the fix (:func:`install`); it is
+**SciPy >= 1.14** removed ``scipy.interpolate.interp2d``, which mmpretrain
+1.2.0 calls (``resize_relative_position_bias_table``, cubic on a regular
+grid) whenever a Swin or BEiT checkpoint meets another window size: every
+such load fails with ``NotImplementedError``. :class:`RegularGridInterp2d`
+restores that call through SciPy's named bug-for-bug replacement,
+``RectBivariateSpline`` (the same FITPACK interpolating spline), and refuses
+the scattered-data form with a clear message.
+
+Importing :mod:`backbones` applies both fixes (:func:`install`); it is
 idempotent.
 """
 import os.path as osp
@@ -116,7 +126,75 @@ def _load_from_local(filename: str, map_location=None) -> Any:
     return safe_torch_load(filename, map_location)
 
 
+class RegularGridInterp2d:
+    """``scipy.interpolate.interp2d`` on a regular grid (SciPy < 1.14).
+
+    Args:
+        x (array-like): (nx,) increasing column coordinates.
+        y (array-like): (ny,) increasing row coordinates.
+        z (array-like): (ny, nx) values, ``z[j, i]`` at ``(x[i], y[j])``.
+        kind (str): 'linear', 'cubic' or 'quintic' spline. Defaults to
+            'linear'.
+        copy (bool): Ignored (the spline keeps its own copy). Defaults to
+            True.
+        bounds_error (bool): Only False, interp2d's default. Defaults to
+            False.
+        fill_value (float, optional): Only None, interp2d's default (points
+            outside the grid take the spline's boundary value, as FITPACK
+            evaluates). Defaults to None.
+
+    Raises:
+        ValueError: An unknown ``kind``, non-default bounds handling,
+            coordinates that do not increase, or ``z`` that is not the
+            (ny, nx) regular grid (interp2d's scattered-data form).
+    """
+
+    ORDERS = dict(linear=1, cubic=3, quintic=5)
+
+    def __init__(self, x, y, z, kind: str = 'linear', copy: bool = True,
+                 bounds_error: bool = False, fill_value=None) -> None:
+        from scipy.interpolate import RectBivariateSpline
+        if kind not in self.ORDERS:
+            raise ValueError(f'interp2d kind must be one of '
+                             f'{sorted(self.ORDERS)}, got {kind!r}')
+        if bounds_error or fill_value is not None:
+            raise ValueError('this interp2d replacement supports only '
+                             'bounds_error=False and fill_value=None')
+        x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+        z = np.asarray(z, float)
+        if z.shape != (y.size, x.size):
+            raise ValueError(
+                f'interp2d on a regular grid needs z of shape (len(y), '
+                f'len(x)) = {(y.size, x.size)}, got {z.shape}; scattered '
+                'data is not supported')
+        if np.any(np.diff(x) <= 0) or np.any(np.diff(y) <= 0):
+            raise ValueError('interp2d grid coordinates must increase')
+        k = self.ORDERS[kind]
+        self.spline = RectBivariateSpline(x, y, z.T, kx=k, ky=k, s=0)
+
+    def __call__(self, x, y) -> np.ndarray:
+        """Values at the grid ``x`` x ``y`` (each sorted first, as interp2d
+        did), shape (len(y), len(x))."""
+        x = np.sort(np.atleast_1d(np.asarray(x, float)))
+        y = np.sort(np.atleast_1d(np.asarray(y, float)))
+        return self.spline(x, y).T
+
+
+def _interp2d_removed() -> bool:
+    from scipy import interpolate
+    try:
+        interpolate.interp2d([0., 1.], [0., 1.], [[0., 0.], [0., 0.]])
+    except NotImplementedError:
+        return True
+    return False
+
+
 def install() -> None:
-    """Make :class:`CheckpointLoader` use :func:`safe_torch_load` locally."""
+    """Make :class:`CheckpointLoader` use :func:`safe_torch_load` locally;
+    give SciPy >= 1.14 back ``interp2d`` for regular grids."""
     CheckpointLoader.register_scheme(
         prefixes='', loader=_load_from_local, force=True)
+    from scipy import interpolate
+    if (interpolate.interp2d is not RegularGridInterp2d
+            and _interp2d_removed()):
+        interpolate.interp2d = RegularGridInterp2d

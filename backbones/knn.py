@@ -91,13 +91,18 @@ class KNNTestLoop(TestLoop):
             Defaults to 'backbone.'.
         allow_unexpected (Sequence[str]): Glob patterns of checkpoint keys
             the backbone may lack. Defaults to ().
+        allow_missing (Sequence[str]): Glob patterns of backbone keys the
+            checkpoint may lack (e.g. relative-position index buffers that
+            mmpretrain's Swin rebuilds for another window size). Defaults
+            to ().
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, Dict],
                  evaluator, bank_dataloader: Union[DataLoader, Dict],
                  k: int = 20, temperature: float = 0.07,
                  checkpoint_prefix: str = 'backbone.',
-                 allow_unexpected: Sequence[str] = ()) -> None:
+                 allow_unexpected: Sequence[str] = (),
+                 allow_missing: Sequence[str] = ()) -> None:
         super().__init__(runner, dataloader, evaluator)
         if k < 1 or temperature <= 0:
             raise ValueError(f'KNNTestLoop needs k >= 1 and temperature > 0, '
@@ -109,6 +114,7 @@ class KNNTestLoop(TestLoop):
         self.temperature = temperature
         self.checkpoint_prefix = checkpoint_prefix
         self.allow_unexpected = tuple(allow_unexpected)
+        self.allow_missing = tuple(allow_missing)
 
     def _features(self, data_batch: dict) -> Tuple[torch.Tensor, List]:
         model = self.runner.model
@@ -140,7 +146,8 @@ class KNNTestLoop(TestLoop):
             backbone = getattr(model, 'module', model).backbone
             check_loaded_checkpoint(backbone, runner._load_from,
                                     self.checkpoint_prefix,
-                                    allow_unexpected=self.allow_unexpected)
+                                    allow_unexpected=self.allow_unexpected,
+                                    allow_missing=self.allow_missing)
         print_log(f'kNN: embedding {len(self.bank_dataloader.dataset)} bank '
                   'images', logger='current')
         with torch.no_grad():

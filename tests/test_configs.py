@@ -154,17 +154,33 @@ def test_convmae_configs_keep_published_recipe(path):
         assert cfg.train_cfg.max_iters == 160000
 
 
+def stage_windows(enc):
+    """Window side per stage of a CoordSwin or an mmpretrain Swin config
+    (mmpretrain's: ``window_size``, default 7, overridden per stage by
+    ``stage_cfgs``, a dict for all stages or one per stage)."""
+    if 'SwinTransformer' not in enc.type:
+        return [enc.window_size] * 4
+    stages = enc.get('stage_cfgs', {})
+    stages = [stages] * 4 if isinstance(stages, dict) else stages
+    return [s.get('block_cfgs', {}).get(
+        'window_size', s.get('window_size', enc.get('window_size', 7)))
+        for s in stages]
+
+
 @pytest.mark.parametrize('path', SWIN, ids=rel)
 def test_swin_configs_keep_published_recipe(path):
     """UM-MAE's published recipes (implus/UM-MAE Makefile and configs) and
-    mmdet's / mmseg's Swin recipes for the dense tasks."""
+    mmdet's / mmseg's Swin recipes for the dense tasks; SimMIM's reference
+    row (mmpretrain's standard Swin) keeps the same numbers."""
     cfg = Config.fromfile(path)
     enc = cfg.model.backbone
     large = 'large' in path
+    mmpretrain = 'mmpretrain-swin' in osp.basename(path)
     assert enc.arch == ('large' if large else 'tiny')
     if cfg.mimb_stage == 'pretrain':
-        assert enc.type in ('UMMAESwin', 'SimMIMCoordSwin')
-        assert enc.window_size == 8
+        assert enc.type in (('SimMIMSwinTransformer', ) if mmpretrain else
+                            ('UMMAESwin', 'SimMIMCoordSwin'))
+        assert stage_windows(enc) == [8] * 4
         opt = cfg.optim_wrapper
         assert opt.optimizer.lr == pytest.approx(1.5e-4 * 4096 / 256)
         assert cfg.train_dataloader.batch_size * 8 == 4096
@@ -172,6 +188,9 @@ def test_swin_configs_keep_published_recipe(path):
         assert cfg.train_cfg.max_epochs == (800 if large else 200)
         crop = cfg.train_dataloader.dataset.pipeline[1]
         assert crop.scale == 256
+        if mmpretrain:  # as the coordinate-aware encoders: no drop path
+            assert enc.img_size == 256 and enc.drop_path_rate == 0
+            assert cfg.model.head.loss.criterion == 'L1'
         if enc.type == 'UMMAESwin':
             assert (enc.mask_patch_size, enc.secondary_ratio) == (16, 0.25)
             assert cfg.model.neck.decoder_depth == 2
@@ -180,21 +199,34 @@ def test_swin_configs_keep_published_recipe(path):
             gen = cfg.train_dataloader.dataset.pipeline[3]
             assert (gen.mask_patch_size, gen.mask_ratio) == (16, 0.75)
         return
-    assert enc.type.endswith('CoordSwin') and enc.window_size == 16
+    assert enc.type.endswith('SwinTransformer' if mmpretrain else
+                             'CoordSwin')
+    # window 16; mmpretrain's Swin takes the 8 x 8 stage-4 map of the
+    # 256 px classification crops in one window of 8 (as official Swin) and
+    # pads smaller maps in the dense tasks
+    dense = cfg.mimb_stage in ('det', 'seg')
+    assert stage_windows(enc) == ([16, 16, 16, 8] if mmpretrain and not dense
+                                  else [16] * 4)
+    assert not mmpretrain or enc.get('pad_small_map', False) == dense
     if cfg.mimb_stage == 'finetune':
         assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == (
             0.9 if large else 0.85)
         assert cfg.optim_wrapper.optimizer.lr == 2e-3
         assert enc.drop_path_rate == (0.2 if large else 0.1)
     elif cfg.mimb_stage in ('linear', 'knn'):
-        assert enc.out_type == 'avg_featmap'
+        assert (enc.get('out_indices', (3, )) == (3, ) if mmpretrain else
+                enc.out_type == 'avg_featmap')
     elif cfg.mimb_stage == 'det':
         assert cfg.model.neck.type == 'FPN'
+        assert enc.drop_path_rate == (0.3 if large else 0.2)
+        assert enc.out_indices == (0, 1, 2, 3)
         assert cfg.train_cfg.max_epochs == (36 if '3x' in path else 12)
     else:
         assert cfg.mimb_stage == 'seg'
         assert cfg.optim_wrapper.optimizer.lr == 1e-4
         assert cfg.train_cfg.max_iters == 160000
+        assert enc.drop_path_rate == (0.3 if large else 0.2)
+        assert enc.out_indices == (0, 1, 2, 3)
 
 
 @pytest.mark.parametrize('path', PVT, ids=rel)

@@ -1,0 +1,37 @@
+# Smoke variant of SimMIM's reference row: the coordinate-aware SimMIM smoke
+# run (micro Swin dims, 128 px crops of the tiny ImageNet, 75% of the 16 px
+# patches hidden, shared smoke schedule and optimizer, CPU) with
+# mmpretrain's SimMIM + SimMIMSwinTransformer (no drop path), decoder and
+# head as the reference row's real config. Windows 8, 8, 8 and 4: the
+# stage-4 map is 4 x 4 at 128 px and mmpretrain's Swin refuses a window
+# larger than the map (official Swin shrinks it the same way).
+_base_ = './simmim_swin-micro_1xb32-coslr-30e_tiny-in1k-128px.py'
+model = dict(
+    _delete_=True,
+    type='SimMIM',
+    backbone=dict(
+        type='SimMIMSwinTransformer',
+        arch=dict(embed_dims={{_base_.tiny_swin_arch.embed_dims}},
+                  depths={{_base_.tiny_swin_arch.depths}},
+                  num_heads={{_base_.tiny_swin_arch.num_heads}}),
+        img_size={{_base_.size}},
+        stage_cfgs=[dict(window_size=8), dict(window_size=8),
+                    dict(window_size=8), dict(window_size=4)],
+        drop_path_rate=0.),
+    neck=dict(type='SimMIMLinearDecoder', in_channels=256,
+              encoder_stride=32),
+    head=dict(type='SimMIMHead', patch_size=4,
+              loss=dict(type='PixelReconstructionLoss', criterion='L1',
+                        channel=3)))
+mimb_downstream = dict(
+    finetune='../benchmarks/mmpretrain-swin/'
+    'mmpretrain-swin-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
+    linear='../benchmarks/mmpretrain-swin/'
+    'mmpretrain-swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    knn='../benchmarks/mmpretrain-swin/'
+    'mmpretrain-swin-micro_knn-k20_tiny-in1k-64px.py',
+    det='../benchmarks/mmpretrain-swin/'
+    'mask-rcnn_mmpretrain-swin-micro-fpn_1xb2-6e_tiny-coco-128px.py',
+    seg='../benchmarks/mmpretrain-swin/'
+    'upernet_mmpretrain-swin-micro_1xb4-300i_tiny-ade20k-64x64.py')
+mimb_smoke = None
