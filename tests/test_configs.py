@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 from conftest import CONFIGS
 
@@ -34,11 +34,12 @@ def test_builds_model(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports == ['backbones']
     assert any(h.type == 'RunSummaryHook' for h in cfg.custom_hooks)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor'):
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', 'mmpretrain')):
+        model = MODELS.build(model_cfg)
     assert sum(p.numel() for p in model.parameters()) > 0
     for rel_path in (cfg.get('mimb_downstream') or {}).values():
         target = osp.normpath(osp.join(osp.dirname(path), rel_path))

@@ -5,7 +5,7 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 
 from backbones.checkpoint import BackboneKeysError, load_strict
@@ -49,9 +49,9 @@ def smoke_mae_model():
     from mmpretrain.registry import MODELS
 
     import backbones  # noqa: F401
-    init_default_scope('mmpretrain')
     cfg = Config.fromfile(SMOKE_PRETRAIN)
-    return MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(cfg.model)
 
 
 def test_pretrain_checkpoint_fills_the_mae_model_and_matches_timm():
@@ -222,10 +222,10 @@ def build_config_model(path):
     from mmpretrain.registry import MODELS
 
     import backbones  # noqa: F401
-    init_default_scope('mmpretrain')
     cfg = Config.fromfile(path)
     cfg.model.backbone.pop('init_cfg', None)
-    return MODELS.build(cfg.model).eval()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(cfg.model).eval()
 
 
 def test_convmae_pretrain_checkpoint_fills_the_model_and_matches_official():

@@ -3,7 +3,7 @@ terms, the stop-gradient, and equivalence with MAE on the same masks."""
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 from backbones.emae import parallel_masks, parts_for_ratio, self_consistency
 from conftest import CONFIGS
@@ -86,9 +86,9 @@ def emae_model():
     from mmpretrain.registry import MODELS
 
     import backbones  # noqa: F401
-    init_default_scope('mmpretrain')
     torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(SMOKE).model)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(Config.fromfile(SMOKE).model)
     model.init_weights()
     return model
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 from backbones.transforms import CorruptImageError
 from conftest import SMOKE_PRETRAIN
@@ -22,11 +22,11 @@ def test_corrupt_image_is_named(tiny_data, tmp_path, backend, content):
         content = victim.read_bytes()[:300]
     victim.write_bytes(content)
     cfg = Config.fromfile(SMOKE_PRETRAIN)
-    init_default_scope('mmpretrain')
     dataset_cfg = cfg.train_dataloader.dataset
     dataset_cfg.data_root = str(root)
     dataset_cfg.pipeline[0]['imdecode_backend'] = backend
-    dataset = DATASETS.build(dataset_cfg)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        dataset = DATASETS.build(dataset_cfg)
     index = next(i for i in range(len(dataset))
                  if dataset.get_data_info(i)['img_path'] == str(victim))
     dataset[index - 1]  # its neighbours still load

@@ -3,7 +3,7 @@ hand-off of a pretraining checkpoint to detection and segmentation."""
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 from mmpretrain.models.backbones.vision_transformer import \
     TransformerEncoderLayer
 
@@ -104,8 +104,8 @@ def smoke_pretrain_checkpoint(tmp_path_factory):
     from mmpretrain.registry import MODELS
 
     import backbones  # noqa: F401
-    init_default_scope('mmpretrain')
-    model = MODELS.build(Config.fromfile(SMOKE_PRETRAIN).model)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(Config.fromfile(SMOKE_PRETRAIN).model)
     model.init_weights()
     path = tmp_path_factory.mktemp('ckpt') / 'epoch_30.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
@@ -114,12 +114,12 @@ def smoke_pretrain_checkpoint(tmp_path_factory):
 
 def build_task_model(config, checkpoint, scope):
     cfg = Config.fromfile(config)
-    init_default_scope(scope)
     registry = __import__(f'{scope}.registry',
                           fromlist=['MODELS']).MODELS
     cfg.model.backbone.init_cfg.checkpoint = checkpoint
-    model = registry.build(cfg.model)
-    model.init_weights()
+    with DefaultScope.overwrite_default_scope(scope):
+        model = registry.build(cfg.model)
+        model.init_weights()
     return cfg, model
 
 
@@ -143,11 +143,11 @@ def test_checkpoint_that_does_not_fit_stops_with_the_keys(tmp_path):
     from mmpretrain.registry import MODELS
 
     import backbones  # noqa: F401
-    init_default_scope('mmpretrain')
     cfg = Config.fromfile(SMOKE_PRETRAIN)
     cfg.model.backbone.arch.num_layers = 2  # missing blocks 2 and 3
     cfg.model.backbone.patch_size = 8  # wrong patch size
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)
     path = str(tmp_path / 'other.pth')
     torch.save({'state_dict': model.state_dict()}, path)
     with pytest.raises(BackboneKeysError) as info:
