@@ -28,6 +28,16 @@ pvt_dense_backbone = dict(
     drop_path_rate=0.1,
     out_indices=(0, 1, 2, 3),
     init_cfg=pvt_dense_init)
+# The protocols of a PVT-S pretraining config (UM-MAE, SimMIM), relative to
+# configs/<method>/.
+pvt_small_protocols = dict(
+    finetune='../benchmarks/pvt/pvt-small_8xb128-coslr-100e_in1k-256px.py',
+    linear='../benchmarks/pvt/'
+    'pvt-small_8xb2048-linear-coslr-90e_in1k-256px.py',
+    knn='../benchmarks/pvt/pvt-small_knn-k20_in1k-256px.py',
+    det='../benchmarks/pvt/mask-rcnn_pvt-small-fpn_8xb2-amp-1x_coco.py',
+    seg='../benchmarks/pvt/'
+    'upernet_pvt-small_8xb2-amp-160k_ade20k-512x512.py')
 # The micro PVT of the PVT-family smoke configs: the micro Swin's channels
 # (32/64/128/256) and blocks (configs/_base_/tiny_data.py) with the PVT
 # heads and MLP ratios, pretrained on the same 128 px crops (a 32 x 32
@@ -42,3 +52,11 @@ tiny_pvt_dense_backbone = dict(
     pvt_dense_backbone,
     arch=tiny_pvt_arch,
     pretrain_size=tiny_pvt_pretrain_size)
+# The smoke protocols of a micro PVT pretraining config.
+tiny_pvt_protocols = dict(
+    finetune='../benchmarks/pvt/pvt-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
+    linear='../benchmarks/pvt/'
+    'pvt-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    knn='../benchmarks/pvt/pvt-micro_knn-k20_tiny-in1k-64px.py',
+    det='../benchmarks/pvt/mask-rcnn_pvt-micro-fpn_1xb2-6e_tiny-coco-128px.py',
+    seg='../benchmarks/pvt/upernet_pvt-micro_1xb4-300i_tiny-ade20k-64x64.py')

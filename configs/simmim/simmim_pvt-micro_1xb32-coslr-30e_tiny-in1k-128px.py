@@ -10,10 +10,4 @@ model = dict(
     backbone=dict(_delete_=True, type='SimMIMCoordPVT',
                   arch={{_base_.tiny_pvt_arch}},
                   pretrain_size={{_base_.tiny_pvt_pretrain_size}}))
-mimb_downstream = dict(
-    finetune='../benchmarks/pvt/pvt-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
-    linear='../benchmarks/pvt/'
-    'pvt-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
-    knn='../benchmarks/pvt/pvt-micro_knn-k20_tiny-in1k-64px.py',
-    det='../benchmarks/pvt/mask-rcnn_pvt-micro-fpn_1xb2-6e_tiny-coco-128px.py',
-    seg='../benchmarks/pvt/upernet_pvt-micro_1xb4-300i_tiny-ade20k-64x64.py')
+mimb_downstream = {{_base_.tiny_pvt_protocols}}

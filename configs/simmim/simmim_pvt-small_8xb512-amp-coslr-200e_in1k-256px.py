@@ -6,17 +6,13 @@
 # the SimMIM Swin-T config's data, masking (75% of the 16 px patches),
 # batch, optimizer and 200-epoch schedule with the UM-MAE PVT-S encoder, so
 # the two PVT rows differ only in masking.
-_base_ = './simmim_swin-tiny_8xb512-amp-coslr-200e_in1k-256px.py'
+_base_ = [
+    './simmim_swin-tiny_8xb512-amp-coslr-200e_in1k-256px.py',
+    '../_base_/pvt.py',
+]
 model = dict(
     backbone=dict(_delete_=True, type='SimMIMCoordPVT', arch='small',
                   pretrain_size=256),
     neck=dict(in_channels=512))
-mimb_downstream = dict(
-    finetune='../benchmarks/pvt/pvt-small_8xb128-coslr-100e_in1k-256px.py',
-    linear='../benchmarks/pvt/'
-    'pvt-small_8xb2048-linear-coslr-90e_in1k-256px.py',
-    knn='../benchmarks/pvt/pvt-small_knn-k20_in1k-256px.py',
-    det='../benchmarks/pvt/mask-rcnn_pvt-small-fpn_8xb2-amp-1x_coco.py',
-    seg='../benchmarks/pvt/'
-    'upernet_pvt-small_8xb2-amp-160k_ade20k-512x512.py')
+mimb_downstream = {{_base_.pvt_small_protocols}}
 mimb_smoke = './simmim_pvt-micro_1xb32-coslr-30e_tiny-in1k-128px.py'

@@ -7,18 +7,14 @@
 # with the tokens, decoder 512 x 2 with 16 heads). Published: 79.31 top-1
 # after 100 fine-tuning epochs, 21.3 h of pretraining against SimMIM's
 # 38.0 h.
-_base_ = './um-mae_swin-tiny_8xb512-amp-coslr-200e_in1k-256px.py'
+_base_ = [
+    './um-mae_swin-tiny_8xb512-amp-coslr-200e_in1k-256px.py',
+    '../_base_/pvt.py',
+]
 model = dict(
     backbone=dict(_delete_=True, type='UMMAEPVT', arch='small',
                   pretrain_size=256, sr_ratios=(4, 2, 1, 1),
                   mask_patch_size=16, secondary_ratio=0.25),
     neck=dict(in_channels=512))
-mimb_downstream = dict(
-    finetune='../benchmarks/pvt/pvt-small_8xb128-coslr-100e_in1k-256px.py',
-    linear='../benchmarks/pvt/'
-    'pvt-small_8xb2048-linear-coslr-90e_in1k-256px.py',
-    knn='../benchmarks/pvt/pvt-small_knn-k20_in1k-256px.py',
-    det='../benchmarks/pvt/mask-rcnn_pvt-small-fpn_8xb2-amp-1x_coco.py',
-    seg='../benchmarks/pvt/'
-    'upernet_pvt-small_8xb2-amp-160k_ade20k-512x512.py')
+mimb_downstream = {{_base_.pvt_small_protocols}}
 mimb_smoke = './um-mae_pvt-micro_1xb32-coslr-30e_tiny-in1k-128px.py'
