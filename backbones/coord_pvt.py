@@ -72,6 +72,7 @@ class PatchConv(BaseModule):
                               patch_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C', H / k, W / k) (sides rounded down)."""
         return self.proj(x)
 
 
