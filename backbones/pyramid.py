@@ -20,8 +20,10 @@ class PyramidEncoder(BaseBackbone):
 
     Subclasses build ``self.patch_embed`` (images to (B, C0, H/4, W/4)
     tokens) and ``self.blocks`` (each block maps ``(x, pos) -> (x, pos)``
-    on (B, H, W, C) tokens), then call :meth:`_finish`; an encoder with an
-    absolute position table overrides :meth:`add_positions`.
+    on (B, H, W, C) tokens), then call :meth:`_finish`; they define
+    ``forward_tokens`` (stage-1 tokens to the four stage maps, through
+    :meth:`run_blocks`), and an encoder with an absolute position table
+    overrides :meth:`add_positions`.
 
     Args:
         embed_dims (Sequence[int]): Channels of the four stages.
