@@ -48,6 +48,11 @@ def test_pvt_small_has_the_official_keys_and_shapes():
     assert ours.pop('vis_mask_token') == (1, 64)  # official (1, 1, 64)
     assert ours == official_pvt_small_shapes()
     assert not model.pos_embed.requires_grad  # fixed sin-cos table
+    # official eps: nn.LayerNorm's default in the blocks and attention,
+    # 1e-6 in the final norm (too small a difference for the forward test)
+    eps = {m.eps for n, m in model.named_modules()
+           if isinstance(m, torch.nn.LayerNorm) and n.startswith('blocks.')}
+    assert eps == {1e-5} and model.norm.eps == 1e-6
     assert model.sr_ratios == (4, 2, 1, 1)
     assert CoordPVT().sr_ratios == (8, 4, 2, 1)
 
