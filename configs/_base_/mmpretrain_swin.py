@@ -41,6 +41,9 @@ mmpretrain_swin_dense_init = dict(
 mmpretrain_swin_window = 16
 # Classification at 256 px: stage maps 64, 32, 16, 8.
 mmpretrain_swin_cls_stages = [dict(), dict(), dict(), dict(window_size=8)]
+# Classification of the micro smoke models at 64 px: stage maps 16, 8, 4, 2.
+tiny_mmpretrain_swin_cls_stages = [
+    dict(), dict(window_size=8), dict(window_size=4), dict(window_size=2)]
 # The encoder of the dense protocols (Mask R-CNN 1x, UperNet): the four
 # stage outputs, drop path 0.2 as the coordinate-aware Swin protocols.
 mmpretrain_swin_dense_backbone = dict(

@@ -49,7 +49,6 @@ tiny_convvit_test_pipeline = [
 # on 128 px crops (an 8 x 8 masking grid of 16 px patches), transferred at
 # the classification and dense sizes above.
 tiny_swin_arch = dict(
-    _delete_=True,
     embed_dims=32,
     depths=[1, 1, 2, 1],
     num_heads=[1, 2, 4, 8])

@@ -11,9 +11,7 @@ model = dict(
     type='SimMIM',
     backbone=dict(
         type='SimMIMSwinTransformer',
-        arch=dict(embed_dims={{_base_.tiny_swin_arch.embed_dims}},
-                  depths={{_base_.tiny_swin_arch.depths}},
-                  num_heads={{_base_.tiny_swin_arch.num_heads}}),
+        arch={{_base_.tiny_swin_arch}},
         img_size={{_base_.size}},
         stage_cfgs=[dict(window_size=8), dict(window_size=8),
                     dict(window_size=8), dict(window_size=4)],

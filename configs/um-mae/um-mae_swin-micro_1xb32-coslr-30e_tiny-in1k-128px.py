@@ -10,7 +10,9 @@ _base_ = [
 ]
 size = {{_base_.tiny_swin_pretrain_size}}
 model = dict(
-    backbone=dict(arch={{_base_.tiny_swin_arch}}),
+    backbone=dict(_delete_=True, type='UMMAESwin',
+                  arch={{_base_.tiny_swin_arch}}, window_size=8,
+                  mask_patch_size=16, secondary_ratio=0.25),
     neck=dict(in_channels=256, num_patches=64,  # (128 / 16)^2
               decoder_embed_dim=64, decoder_num_heads=4))
 train_dataloader = dict(

@@ -12,9 +12,7 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='mmpretrain.SwinTransformer',
-        arch=dict(embed_dims={{_base_.tiny_swin_arch.embed_dims}},
-                  depths={{_base_.tiny_swin_arch.depths}},
-                  num_heads={{_base_.tiny_swin_arch.num_heads}}),
+        arch={{_base_.tiny_swin_arch}},
         window_size={{_base_.mmpretrain_swin_window}},
         stage_cfgs=[dict(), dict(), dict(window_size=8),
                     dict(window_size=4)],

@@ -8,13 +8,10 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='SwinTransformer',
-        arch=dict(embed_dims={{_base_.tiny_swin_arch.embed_dims}},
-                  depths={{_base_.tiny_swin_arch.depths}},
-                  num_heads={{_base_.tiny_swin_arch.num_heads}}),
+        arch={{_base_.tiny_swin_arch}},
         img_size=64,
         window_size={{_base_.mmpretrain_swin_window}},
-        stage_cfgs=[dict(), dict(window_size=8), dict(window_size=4),
-                    dict(window_size=2)],
+        stage_cfgs={{_base_.tiny_mmpretrain_swin_cls_stages}},
         drop_path_rate=0.))
 test_cfg = dict(
     allow_missing={{_base_.mmpretrain_swin_rebuilt_keys}},
