@@ -73,6 +73,36 @@ def knn_scores(query: torch.Tensor, bank: torch.Tensor,
     return votes / votes.sum(dim=1, keepdim=True)
 
 
+def gather_in_sampler_order(local: torch.Tensor,
+                            size: int) -> torch.Tensor:
+    """Every rank's rows in data set order, without the sampler's padding.
+
+    MMEngine's ``DefaultSampler`` gives rank ``r`` of ``R`` the indices
+    ``r, r + R, r + 2R, ...`` of a list that it pads by repeating its first
+    indices until every rank holds the same number. Interleaving the ranks'
+    rows therefore restores that list; its first ``size`` rows are the data
+    set, each sample once (the order MMEngine's ``collect_results`` uses).
+
+    Args:
+        local (Tensor): (n, ...) this rank's rows, n equal on every rank.
+        size (int): Number of samples in the data set.
+
+    Returns:
+        Tensor: (size, ...) the rows of all ranks.
+
+    Raises:
+        ValueError: The ranks hold fewer rows than ``size`` (a sampler
+            other than ``DefaultSampler`` with ``round_up=True``).
+    """
+    gathered = all_gather(local)
+    rows = torch.stack(gathered, dim=1).flatten(0, 1)
+    if rows.shape[0] < size:
+        raise ValueError(
+            f'the ranks hold {rows.shape[0]} rows for a data set of {size} '
+            'samples: the kNN bank needs DefaultSampler(round_up=True)')
+    return rows[:size]
+
+
 @LOOPS.register_module()
 class KNNTestLoop(TestLoop):
     """Test loop that scores the test set by kNN over a bank set.
@@ -130,10 +160,11 @@ class KNNTestLoop(TestLoop):
             feats.append(batch_feats)
             labels.append(torch.cat([s.gt_label for s in samples]))
             bar.update()
-        # Every rank holds an equal share (DefaultSampler rounds up).
-        bank = torch.cat(all_gather(torch.cat(feats)))
-        labels = torch.cat(all_gather(torch.cat(labels).to(bank.device)))
-        return bank, labels
+        size = len(self.bank_dataloader.dataset)
+        feats = torch.cat(feats)
+        return (gather_in_sampler_order(feats, size),
+                gather_in_sampler_order(
+                    torch.cat(labels).to(feats.device), size))
 
     def run(self) -> dict:
         """Embed the bank, vote for every test image, evaluate."""
@@ -152,6 +183,8 @@ class KNNTestLoop(TestLoop):
                   'images', logger='current')
         with torch.no_grad():
             bank, bank_labels = self._embed_bank()
+        print_log(f'kNN: {bank.shape[0]} bank features, '
+                  f'{len(self.dataloader.dataset)} queries', logger='current')
         classes = self.bank_dataloader.dataset.metainfo.get('classes')
         num_classes = len(classes) if classes else int(bank_labels.max()) + 1
         if int(bank_labels.max()) >= num_classes:
