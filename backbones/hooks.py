@@ -2,9 +2,9 @@
 
 * :class:`NonFiniteLossHook` stops a run with an error naming the iteration
   and the loss terms as soon as the loss is NaN or infinite.
-* :class:`RNGStateHook` stores the torch / numpy / python random states in
-  every checkpoint and restores them on resume, so a resumed run draws the
-  same masks and augmentations as an uninterrupted one.
+* :class:`RNGStateHook` stores every rank's torch / numpy / python random
+  states in every checkpoint and restores them on resume, so a resumed run
+  draws the same masks and augmentations as an uninterrupted one.
 * :class:`TimeBudgetHook` ends training at the first epoch boundary past a
   wall-clock budget (config key ``mimb_time_budget_s``), for comparisons of
   methods at equal pretraining time.
@@ -14,6 +14,7 @@
   the work directory, which the pipeline and the leaderboard read.
 """
 import hashlib
+import logging
 import os.path as osp
 import random
 import resource
@@ -26,8 +27,10 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.dist import get_world_size, is_main_process
+from mmengine.dist import (all_gather_object, get_rank, get_world_size,
+                           is_main_process)
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 
 from .fileio import atomic_write_json
@@ -68,41 +71,82 @@ class NonFiniteLossHook(Hook):
                 'or enable gradient clipping.')
 
 
+def rng_state() -> dict:
+    """This process's torch / CUDA / numpy / python generator states as
+    tensors and plain values (no numpy objects, so the restricted
+    ``weights_only`` loader accepts them)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return dict(
+        torch=torch.get_rng_state(),
+        cuda=(torch.cuda.get_rng_state_all()
+              if torch.cuda.is_available() else []),
+        numpy=[kind, torch.from_numpy(keys.astype(np.int64)), int(pos),
+               int(has_gauss), float(cached)],
+        python=random.getstate())
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what :func:`rng_state` returned."""
+    torch.set_rng_state(state['torch'])
+    if state['cuda'] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])
+    kind, keys, pos, has_gauss, cached = state['numpy']
+    np.random.set_state(
+        (kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    random.setstate(state['python'])
+
+
 @HOOKS.register_module()
 class RNGStateHook(Hook):
-    """Save and restore the random number generators with the checkpoint.
+    """Save and restore every rank's random generators with the checkpoint.
 
     MMEngine 0.10 re-seeds at start-up but does not restore the generators
     on resume, so random masks and augmentations after a resume differ from
-    those of an uninterrupted run. The states are stored as tensors and
-    plain Python values (no numpy objects), which the restricted
-    ``weights_only`` loader accepts.
+    those of an uninterrupted run. The checkpoint stores one state per rank
+    (``rng_state``: a list indexed by rank; the recipes seed each rank
+    differently, ``diff_rank_seed=True``), and each rank of a resumed run
+    with the same number of processes gets its own back.
+
+    Only rank 0 writes checkpoints, so the ranks' states are gathered at
+    the end of every training epoch, before the checkpoint hook runs (hence
+    priority ``LOW``). A checkpoint saved between epochs (iteration-based
+    checkpointing on several processes) stores only rank 0's state; it and
+    a resume on another number of processes restore rank 0's state on
+    every rank and log that the streams are not exact.
     """
 
-    priority = 'VERY_LOW'
+    priority = 'LOW'  # before CheckpointHook (VERY_LOW)
     KEY = 'rng_state'
 
+    def __init__(self) -> None:
+        self._gathered = None  # (iteration, [state of each rank])
+
+    def after_train_epoch(self, runner) -> None:
+        if get_world_size() > 1:
+            self._gathered = (runner.iter, all_gather_object(rng_state()))
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        kind, keys, pos, has_gauss, cached = np.random.get_state()
-        checkpoint[self.KEY] = dict(
-            torch=torch.get_rng_state(),
-            cuda=(torch.cuda.get_rng_state_all()
-                  if torch.cuda.is_available() else []),
-            numpy=[kind, torch.from_numpy(keys.astype(np.int64)), int(pos),
-                   int(has_gauss), float(cached)],
-            python=random.getstate())
+        if self._gathered and self._gathered[0] == runner.iter:
+            checkpoint[self.KEY] = self._gathered[1]
+        else:
+            checkpoint[self.KEY] = [rng_state()]
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = checkpoint.get(self.KEY)
-        if state is None:
+        states = checkpoint.get(self.KEY)
+        if states is None:
             return
-        torch.set_rng_state(state['torch'])
-        if state['cuda'] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state['cuda'])
-        kind, keys, pos, has_gauss, cached = state['numpy']
-        np.random.set_state(
-            (kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-        random.setstate(state['python'])
+        if isinstance(states, dict):  # earlier versions: one state
+            states = [states]
+        rank, world_size = get_rank(), get_world_size()
+        if len(states) != world_size:
+            print_log(f'{runner.work_dir}: the checkpoint holds the random '
+                      f'generator states of {len(states)} process(es), this '
+                      f'run has {world_size}: every rank continues from rank '
+                      "0's state, so masks and augmentations differ from an "
+                      'uninterrupted run', logger='current',
+                      level=logging.WARNING)
+            rank = 0
+        set_rng_state(states[rank])
 
 
 @HOOKS.register_module()
