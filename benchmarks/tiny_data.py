@@ -9,7 +9,14 @@ Three data sets, deterministic for a given seed:
   learnable from both cues.
 * ``coco/``: ``annotations/instances_{train,val}2017.json`` with polygons,
   boxes, mask areas and ``iscrowd``, and ``{train,val}2017/*.jpg``: 1-4
-  non-overlapping shapes per image, one category per shape.
+  non-overlapping shapes per image. The files list all 80 COCO categories
+  with their real ids (so the real 80-class ``CocoDataset`` keeps every
+  image and ``CocoMetric`` maps an 80-class head's labels to ids), and each
+  shape is annotated as one real category (:data:`SHAPE_COCO`): cross =
+  airplane (5), hexagon = stop sign (13), star = frisbee (34), circle =
+  sports ball (37), diamond = kite (38), bar = baseball bat (39), triangle =
+  pizza (59), square = tv (72). The smoke detection configs train on these
+  8 (:data:`TINY_COCO_CLASSES`, in id order).
 * ``ade/ADEChallengeData2016/``: ``images|annotations/training|validation``
   with label PNGs in the ADE20K convention (0 = other/ignored, 1..150 =
   classes): background textures are classes 1-4, shapes classes 5-12, and a
@@ -33,6 +40,29 @@ SHAPES = ('circle', 'square', 'triangle', 'diamond', 'cross', 'star',
 # The first ImageNet-1k synsets, so folder names are real wnids.
 WNIDS = ('n01440764', 'n01443537', 'n01484850', 'n01491361', 'n01494475',
          'n01496331', 'n01498041', 'n01514668')
+# COCO 2017's 80 categories in id order; ids run 1..90 without these.
+COCO_NAMES = (
+    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train',
+    'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign',
+    'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
+    'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella',
+    'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard',
+    'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard',
+    'surfboard', 'tennis racket', 'bottle', 'wine glass', 'cup', 'fork',
+    'knife', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange',
+    'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair',
+    'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop',
+    'mouse', 'remote', 'keyboard', 'cell phone', 'microwave', 'oven',
+    'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors',
+    'teddy bear', 'hair drier', 'toothbrush')
+COCO_UNUSED_IDS = (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)
+COCO_IDS = dict(zip(COCO_NAMES, (i for i in range(1, 91)
+                                 if i not in COCO_UNUSED_IDS)))
+# The real COCO category each shape is annotated as (a look-alike).
+SHAPE_COCO = dict(circle='sports ball', square='tv', triangle='pizza',
+                  diamond='kite', cross='airplane', star='frisbee',
+                  hexagon='stop sign', bar='baseball bat')
+TINY_COCO_CLASSES = tuple(sorted(SHAPE_COCO.values(), key=COCO_IDS.get))
 TEXTURES = ('noise', 'stripes', 'checker', 'gradient')
 ADE_TEXTURE_BASE = 1  # texture t -> ADE class 1 + t
 ADE_SHAPE_BASE = 5  # shape s -> ADE class 5 + s
@@ -186,8 +216,8 @@ def make_coco_and_ade(coco_root: str, ade_root: str,
                       rng: np.random.Generator, num_train: int, num_val: int,
                       size: int, max_objects: int) -> Dict[str, int]:
     """Write the COCO and ADE20K sets (the same kind of scenes)."""
-    categories = [dict(id=s + 1, name=n, supercategory='shape')
-                  for s, n in enumerate(SHAPES)]
+    categories = [dict(id=i, name=n) for n, i in COCO_IDS.items()]
+    category_ids = [COCO_IDS[SHAPE_COCO[s]] for s in SHAPES]
     counts = {}
     for split, n_img in (('train', num_train), ('val', num_val)):
         images, annotations = [], []
@@ -205,7 +235,8 @@ def make_coco_and_ade(coco_root: str, ade_root: str,
                 x0, y0 = float(xs.min()), float(ys.min())
                 annotations.append(dict(
                     id=len(annotations) + 1, image_id=image_id,
-                    category_id=s + 1, iscrowd=0, area=float(mask.sum()),
+                    category_id=category_ids[s], iscrowd=0,
+                    area=float(mask.sum()),
                     bbox=[x0, y0, float(xs.max()) + 1 - x0,
                           float(ys.max()) + 1 - y0],
                     segmentation=[[round(c, 2) for p in poly for c in p]]))

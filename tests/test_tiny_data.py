@@ -6,9 +6,13 @@ import os.path as osp
 
 import numpy as np
 import pytest
+import torch
+from mmengine.config import Config
 from PIL import Image
 
-from benchmarks.tiny_data import SHAPES, generate, main
+from benchmarks.tiny_data import (COCO_IDS, COCO_NAMES, SHAPE_COCO, SHAPES,
+                                  TINY_COCO_CLASSES, generate, main)
+from conftest import CONFIGS
 
 
 def digest(root):
@@ -61,10 +65,62 @@ def test_coco_layout_loads_in_mmdet_and_pycocotools(tiny_data):
     ds = CocoDataset(data_root=root, ann_file='annotations/'
                      'instances_train2017.json',
                      data_prefix=dict(img='train2017/'),
-                     metainfo=dict(classes=SHAPES), pipeline=[])
+                     metainfo=dict(classes=TINY_COCO_CLASSES), pipeline=[])
     info = ds.get_data_info(0)
     assert info['instances'] and osp.isfile(info['img_path'])
     assert all(0 <= i['bbox_label'] < len(SHAPES) for i in info['instances'])
+
+
+def test_coco_has_real_categories_for_the_real_80_class_recipes(tiny_data):
+    """Every COCO category with its real id is listed, the shapes are 8 of
+    them, so the real 80-class CocoDataset keeps every image and the real
+    recipe's CocoMetric scores perfect predictions at AP 1."""
+    from mmdet.datasets import CocoDataset
+    from mmdet.registry import METRICS
+    from mmengine.registry import DefaultScope
+    from pycocotools.coco import COCO
+    assert COCO_IDS['person'] == 1 and COCO_IDS['toothbrush'] == 90
+    assert tuple(COCO_IDS) == CocoDataset.METAINFO['classes']
+    assert set(TINY_COCO_CLASSES) == set(SHAPE_COCO.values())
+    smoke = Config.fromfile(osp.join(CONFIGS, '_base_', 'tiny_data.py'))
+    assert smoke.tiny_coco_classes == TINY_COCO_CLASSES
+    root = osp.join(tiny_data, 'coco')
+    ann = osp.join(root, 'annotations', 'instances_val2017.json')
+    coco = COCO(ann)
+    assert [c['id'] for c in coco.loadCats(coco.getCatIds())] == list(
+        COCO_IDS.values())
+    used = {coco.loadCats(a['category_id'])[0]['name']
+            for a in coco.loadAnns(coco.getAnnIds())}
+    assert used <= set(TINY_COCO_CLASSES)
+    ds = CocoDataset(data_root=root, ann_file='annotations/'
+                     'instances_train2017.json',
+                     data_prefix=dict(img='train2017/'), pipeline=[],
+                     filter_cfg=dict(filter_empty_gt=True, min_size=32))
+    assert len(ds) == 48  # the real 80 classes filter out no image
+    cfg = Config.fromfile(osp.join(
+        CONFIGS, 'benchmarks', 'vit',
+        'mask-rcnn_vit-base-p16-sfp_8xb8-amp-lsj-100e_coco.py'))
+    cfg.val_evaluator.ann_file = ann
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        metric = METRICS.build(cfg.val_evaluator)
+    metric.dataset_meta = CocoDataset.METAINFO
+    samples = []
+    for img in coco.loadImgs(coco.getImgIds()):
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=img['id']))
+        boxes = torch.tensor([[x, y, x + w, y + h]
+                              for x, y, w, h in (a['bbox'] for a in anns)])
+        names = [coco.loadCats(a['category_id'])[0]['name'] for a in anns]
+        samples.append(dict(
+            img_id=img['id'], ori_shape=(img['height'], img['width']),
+            pred_instances=dict(
+                bboxes=boxes, scores=torch.ones(len(anns)),
+                labels=torch.tensor([COCO_NAMES.index(n) for n in names]),
+                masks=torch.from_numpy(np.stack(
+                    [coco.annToMask(a) for a in anns]).astype(bool)))))
+    metric.process({}, samples)
+    result = metric.evaluate(len(samples))
+    assert result['coco/bbox_mAP'] == 1.0
+    assert result['coco/segm_mAP'] == 1.0
 
 
 def test_ade20k_layout_loads_in_mmseg(tiny_data):

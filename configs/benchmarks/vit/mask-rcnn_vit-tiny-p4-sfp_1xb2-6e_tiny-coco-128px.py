@@ -34,7 +34,7 @@ model = dict(
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=600, max_per_img=300),
         rcnn=dict(sampler=dict(num=128))))
-metainfo = dict(classes={{_base_.tiny_classes}})
+metainfo = dict(classes={{_base_.tiny_coco_classes}})
 data_root = {{_base_.tiny_coco_root}}
 train_pipeline = [
     dict(type='LoadImageFromFile'),
