@@ -1,0 +1,573 @@
+"""Run every real recipe for a few iterations on the tiny data sets.
+
+``mimb-dryrun`` runs each real pretraining config of every method
+(``configs/{mae,emae,convmae,um-mae,simmim}/``, not the smoke variants on
+the tiny data or micro models; ``--configs`` chooses some and their order),
+each followed by the protocols its ``mimb_downstream`` names (fine-tune,
+linear probe, kNN, Mask R-CNN, UperNet), as the ``mim train`` / ``mim test``
+commands that ``mimb-pipeline`` builds
+(:func:`benchmarks.pipeline.stage_command`): the real model, input
+resolution, data pipeline, optimizer, schedule type and bf16 AMP, the
+transfer stages starting from the real-size pretraining checkpoint through
+the strict hand-off. Only three things are shrunk, with
+``--cfg-options`` that the command prints for every run:
+
+* the batch size per process of every data loader (``--batch-size``; 2 for
+  a model whose neck is a BatchNorm, which cannot train on one sample);
+* the samples: every data set reads the tiny sets of
+  :mod:`benchmarks.tiny_data` (generated under ``--data-root`` when
+  missing), COCO evaluators their annotation file, and ``indices`` keeps
+  iterations x batch x processes samples for training (a ``RepeatDataset``
+  repeats once) and one batch per process for validation;
+* the iterations: an epoch-based loop runs 1 epoch over those samples, an
+  iteration-based one ``--iters`` iterations; validation and checkpoints
+  come at the end, the logger writes every iteration unsmoothed (so
+  ``vis_data/scalars.json`` holds each iteration's loss and time).
+
+A kNN run embeds ``--iters`` batches of bank images and classifies
+``--iters`` batches of queries. ``--share-protocols`` runs a protocol config
+that several pretraining configs name (same encoder) once, with the first
+one's checkpoint, and says so in the table; ``--append`` adds to the
+table of an earlier invocation (whose shared protocols then count as run).
+A config whose bf16 AMP fails
+on a dtype error is run again in fp32 (logged, and marked in the table)
+unless ``--no-fp32-fallback``. One failing run does not stop the others;
+the exit code is 1 if any failed.
+
+The table (``<out>/dryrun.csv`` and ``.md``, rewritten after every run, the
+runs still to come marked ``pending``) has one row per (pretraining config,
+stage): status (``ran`` / ``error`` and the error's last line),
+iterations, s/iter (training: mean per-iteration time of
+``scalars.json``; kNN: the test run's wall time per batch), peak memory
+(``run_summary.json``), first and last loss, precision, the main metrics,
+and whose checkpoint the run used.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import os.path as osp
+import re
+import shlex
+import sys
+from typing import Any, Dict, List, Optional, Tuple
+
+import pandas as pd
+from mmengine.config import Config
+
+from benchmarks.pipeline import (STAGES, TEST_STAGES, TINY_DATA, PipelineError,
+                                 last_checkpoint, read_summary,
+                                 relative_config, run_logged, stage_command)
+
+METHODS = ('mae', 'emae', 'convmae', 'um-mae', 'simmim')
+# smoke configs train on the tiny data (``_tiny-in1k``, ``_tiny-coco``,
+# ``_tiny-ade20k``) or are micro models; Swin-T (``swin-tiny``) is real
+SMOKE_WORDS = ('_tiny-', 'micro')
+# where the tiny sets of each dataset class live under --data-root
+TINY_SETS = dict(ImageNet='imagenet', CocoDataset='coco',
+                 ADE20KDataset=osp.join('ade', 'ADEChallengeData2016'))
+METRICS = ('accuracy/top1', 'knn/top1', 'coco/bbox_mAP', 'coco/segm_mAP',
+           'mIoU')
+# a failed bf16 run whose last error line matches this is run in fp32
+DTYPE_ERROR = re.compile(
+    r'bfloat16|BFloat16|autocast|AmpOptimWrapper|dtype|scalar type', re.I)
+MIM_WRAPPER = 'subprocess.CalledProcessError'
+EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(Error|Exception)|Killed)\b')
+# not shrinking: each iteration's loss and time in vis_data/scalars.json
+LOGGING = {'default_hooks.logger.interval': 1, 'log_processor.window_size': 1}
+COLUMNS = ('pretrain', 'stage', 'config', 'status', 'error', 'iterations',
+           's_per_iter', 'peak_memory_mb', 'first_loss', 'last_loss',
+           'precision', 'metrics', 'wall_s', 'checkpoint_of')
+FP32_CONFIG = '''# mimb-dryrun: {config} in fp32 (no AMP)
+_base_ = [{config!r}]
+optim_wrapper = {wrapper!r}
+'''
+
+
+class DryRunError(RuntimeError):
+    """A config cannot be shrunk or its tiny data is missing."""
+
+
+class RunFailed(PipelineError):
+    """A run exited non-zero; the message is its last error line."""
+
+
+def is_smoke(path: str) -> bool:
+    """Whether a config is a smoke variant (tiny data or micro model)."""
+    return any(word in osp.basename(path) for word in SMOKE_WORDS)
+
+
+def real_pretrain_configs(root: str = 'configs') -> List[str]:
+    """The real pretraining configs of every method, sorted per method."""
+    return [path for method in METHODS
+            for path in sorted(glob.glob(osp.join(root, method, '*.py')))
+            if not is_smoke(path)]
+
+
+def _type_name(cfg: dict) -> str:
+    return str(cfg.get('type', '')).split('.')[-1]
+
+
+def _datasets(loader: dict, key: str) -> Tuple[str, dict, Optional[str]]:
+    """The innermost dataset of a loader, its key, and a repeat wrapper's
+    key (None without one)."""
+    dataset, repeat = loader['dataset'], None
+    key += '.dataset'
+    while 'dataset' in dataset:
+        if _type_name(dataset) == 'RepeatDataset':
+            repeat = key
+        dataset, key = dataset['dataset'], key + '.dataset'
+    return key, dataset, repeat
+
+
+def _tiny_root(dataset: dict, data_root: str, where: str) -> str:
+    kind = _type_name(dataset)
+    if kind not in TINY_SETS:
+        raise DryRunError(f'{where}: no tiny data set for dataset type '
+                          f'{kind!r}; known: {sorted(TINY_SETS)}')
+    return osp.join(data_root, TINY_SETS[kind]) + os.sep
+
+
+def _get(cfg, key: str):
+    """The value at a dotted key (list items by index), None if unset."""
+    node = cfg
+    for part in key.split('.'):
+        if isinstance(node, (dict, Config)):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit():
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def shrink_options(cfg: Config, test: bool, iters: int, batch: int,
+                   procs: int, data_root: str) -> List[Tuple[str, Any, Any]]:
+    """What to shrink in one config, as ``--cfg-options`` entries.
+
+    Args:
+        cfg (Config): The stage's config.
+        test (bool): Whether it runs as ``mim test`` (kNN).
+        iters (int): Training iterations (kNN: bank and query batches).
+        batch (int): Batch size per process (raised to 2 when the model's
+            neck is a BatchNorm).
+        procs (int): Number of processes of the launcher.
+        data_root (str): Folder of the tiny data sets.
+
+    Returns:
+        list[tuple]: ``(key, old value, new value)`` where they differ; old
+        is None where the config does not set the key. Besides the shrinking,
+        :data:`LOGGING` logs every iteration unsmoothed.
+
+    Raises:
+        DryRunError: A data set type without a tiny set, an evaluator
+            annotation file that is not COCO's, or a training loop with
+            neither ``max_epochs`` nor ``max_iters``.
+    """
+    name = osp.basename(cfg.filename)
+    if 'BatchNorm' in _type_name(_get(cfg, 'model.neck') or {}):
+        batch = max(batch, 2)
+    new: Dict[str, Any] = {}
+    if test:
+        loaders = (('test_dataloader', iters),
+                   ('test_cfg.bank_dataloader', iters))
+    else:
+        loaders = (('train_dataloader', iters), ('val_dataloader', 1))
+    for key, batches in loaders:
+        loader = _get(cfg, key)
+        if not loader:
+            continue
+        new[f'{key}.batch_size'] = batch
+        ds_key, dataset, repeat = _datasets(loader, key)
+        new[f'{ds_key}.data_root'] = _tiny_root(dataset, data_root,
+                                                f'{name} {ds_key}')
+        new[f'{ds_key}.indices'] = batches * batch * procs
+        if repeat:
+            new[f'{repeat}.times'] = 1
+    ev_key = 'test_evaluator' if test else 'val_evaluator'
+    evaluators = _get(cfg, ev_key) if test or cfg.get('val_dataloader') \
+        else None
+    if isinstance(evaluators, dict):
+        evaluators = {ev_key: evaluators}
+    else:
+        evaluators = {f'{ev_key}.{i}': e
+                      for i, e in enumerate(evaluators or [])}
+    for key, evaluator in evaluators.items():
+        if 'ann_file' not in evaluator:
+            continue
+        if _type_name(evaluator) != 'CocoMetric':
+            raise DryRunError(f'{name} {key}: no tiny annotation file for '
+                              f'{_type_name(evaluator)}')
+        new[f'{key}.ann_file'] = osp.join(
+            data_root, TINY_SETS['CocoDataset'], 'annotations',
+            osp.basename(evaluator['ann_file']))
+    if not test:
+        loop = cfg.get('train_cfg') or {}
+        if 'max_iters' in loop:
+            end, new['train_cfg.max_iters'] = iters, iters
+        elif 'max_epochs' in loop:
+            end, new['train_cfg.max_epochs'] = 1, 1
+        else:
+            raise DryRunError(f'{name} train_cfg {dict(loop)} sets neither '
+                              'max_epochs nor max_iters')
+        if cfg.get('val_dataloader'):
+            new['train_cfg.val_interval'] = end
+        if _get(cfg, 'default_hooks.checkpoint'):
+            new['default_hooks.checkpoint.interval'] = end
+    new.update(LOGGING)
+    return [(key, _get(cfg, key), value) for key, value in new.items()
+            if _get(cfg, key) != value]
+
+
+def precision(cfg: Config, test: bool) -> str:
+    """``bf16 autocast`` / ``fp16 autocast`` for an AMP config, else fp32."""
+    wrapper = cfg.get('optim_wrapper') or {}
+    if test or _type_name(wrapper) != 'AmpOptimWrapper':
+        return 'fp32'
+    dtype = wrapper.get('dtype') or 'float16'
+    return dict(bfloat16='bf16', float16='fp16').get(dtype, dtype) + \
+        ' autocast'
+
+
+def fp32_config(cfg: Config, work_dir: str) -> str:
+    """A config that inherits ``cfg`` with a plain fp32 ``OptimWrapper``
+    (constructor, optimizer, clipping and paramwise settings kept)."""
+    wrapper = {k: v for k, v in cfg.optim_wrapper.to_dict().items()
+               if k not in ('dtype', 'loss_scale', 'use_fsdp')}
+    wrapper.update(_delete_=True, type='OptimWrapper')
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, 'fp32_' + osp.basename(cfg.filename))
+    with open(path, 'w') as f:
+        f.write(FP32_CONFIG.format(config=cfg.filename, wrapper=wrapper))
+    return path
+
+
+def error_line(log_path: str, fallback: str) -> str:
+    """The exception line nearest the end of a run's log (not mim's own
+    wrapper around the failed tool)."""
+    try:
+        with open(log_path, errors='replace') as f:
+            lines = [line.strip() for line in f if line.strip()]
+    except OSError:
+        lines = []
+    for line in reversed(lines):
+        if EXCEPTION_LINE.match(line) and not line.startswith(MIM_WRAPPER):
+            return line
+    return (lines or [fallback.strip().splitlines()[0]])[-1]
+
+
+def read_scalars(work_dir: str) -> List[dict]:
+    """The training records of the newest ``*/vis_data/scalars.json``."""
+    paths = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    if not paths:
+        return []
+    with open(paths[-1]) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    return [r for r in records if 'loss' in r]
+
+
+def measure(work_dir: str, test: bool, batches: int) -> Dict[str, Any]:
+    """Iterations, s/iter, peak memory, losses and metrics of one run."""
+    summary = read_summary(work_dir)
+    if summary is None:
+        raise PipelineError(f'the run wrote no run_summary.json in '
+                            f'{work_dir}')
+    cost = summary['cost']
+    row = dict(peak_memory_mb=round(cost['peak_memory_mb']),
+               metrics=' '.join(f'{k}={v:.4g}' for k, v in
+                                summary['metrics'].items() if k in METRICS))
+    if test:
+        row.update(iterations=batches,
+                   s_per_iter=cost['wall_time_s'] / (2 * batches))
+        return row
+    records = read_scalars(work_dir)
+    losses = [r['loss'] for r in records]
+    row.update(iterations=cost['iterations'],
+               s_per_iter=(sum(r['time'] for r in records) / len(records)
+                           if records else None),
+               first_loss=losses[0] if losses else None,
+               last_loss=losses[-1] if losses else None)
+    return row
+
+
+class DryRun:
+    """Runs the stages of the chosen configs and keeps the table."""
+
+    def __init__(self, args) -> None:
+        self.args = args
+        self.procs = args.gpus if args.launcher != 'none' else 1
+        self.rows: List[dict] = []
+        self.shared: Dict[str, dict] = {}  # protocol config -> its row
+        self.earlier: List[dict] = []  # --append: the table's rows so far
+        csv = osp.join(args.out, 'dryrun.csv')
+        if args.append and osp.isfile(csv):
+            table = pd.read_csv(csv).astype(object)
+            self.earlier = [
+                {k: (None if pd.isna(v) else v) for k, v in row.items()}
+                for row in table.to_dict('records')
+                if row['status'] != 'pending']
+        for row in self.earlier:
+            if args.share_protocols and row['stage'] != 'pretrain' and \
+                    row['checkpoint_of']:
+                self.shared.setdefault(osp.abspath(row['config']), row)
+
+    def plan(self) -> List[Tuple[str, str, str]]:
+        """(pretraining config, stage, stage config) of every run."""
+        runs = []
+        for config in self.args.configs:
+            downstream = Config.fromfile(config).get('mimb_downstream') or {}
+            for stage in (s for s in STAGES if s in self.args.stages):
+                if stage == 'pretrain':
+                    runs.append((config, stage, config))
+                elif stage in downstream:
+                    runs.append((config, stage,
+                                 relative_config(config, downstream[stage])))
+        return runs
+
+    def run_one(self, pretrain: str, stage: str, config: str,
+                number: str) -> dict:
+        """Run one stage; its table row (status ``error`` on failure)."""
+        args = self.args
+        row = dict(pretrain=osp.relpath(pretrain), stage=stage,
+                   config=osp.relpath(config), checkpoint_of=None)
+        print(f'[dryrun {number}] {row["pretrain"]}: {stage} '
+              f'{row["config"]}', flush=True)
+        first = self.shared.get(config)
+        if first is not None:
+            print(f'[dryrun] shared protocol: ran once, for '
+                  f'{first["pretrain"]}; not run again', flush=True)
+            return dict(first, pretrain=row['pretrain'], stage=stage)
+        work_dir = osp.abspath(osp.join(
+            args.work_dir, osp.splitext(osp.basename(pretrain))[0], stage))
+        try:
+            checkpoint = None
+            if stage != 'pretrain':
+                checkpoint = last_checkpoint(osp.join(
+                    osp.dirname(work_dir), 'pretrain'))
+                row['checkpoint_of'] = row['pretrain']
+            row.update(self.execute(stage, config, work_dir, checkpoint))
+            row['status'] = 'ran'
+        except (PipelineError, DryRunError) as err:
+            row.update(status='error', error=str(err).splitlines()[0])
+            print(f'[dryrun] error: {row["error"]}', flush=True)
+        if stage != 'pretrain' and args.share_protocols and \
+                row['checkpoint_of']:
+            self.shared[config] = row
+        return row
+
+    def execute(self, stage: str, config: str, work_dir: str,
+                checkpoint: Optional[str]) -> dict:
+        """Shrink, run (and fall back to fp32 if bf16 fails), measure."""
+        args = self.args
+        cfg = Config.fromfile(config)
+        test = stage in TEST_STAGES
+        options = shrink_options(cfg, test, args.iters, args.batch_size,
+                                 self.procs, osp.abspath(args.data_root))
+        for key, old, new in options:
+            what = 'logging' if key in LOGGING else 'shrunk'
+            print(f'[dryrun]   {what} {key}: {old!r} -> {new!r}')
+        mode = precision(cfg, test)
+        if args.precision == 'fp32' and mode != 'fp32':
+            print(f'[dryrun]   --precision fp32: {config} without AMP')
+            config, mode = fp32_config(cfg, work_dir), 'fp32'
+        extra = [f'{key}={value}' for key, _, value in options]
+        try:
+            wall = self.launch(stage, config, work_dir, checkpoint, extra)
+        except RunFailed as err:
+            last = str(err)
+            if mode == 'fp32' or args.no_fp32_fallback or \
+                    not DTYPE_ERROR.search(last):
+                raise
+            print(f'[dryrun] fp32 fallback: the bf16 AMP of {config} does '
+                  f'not run here ({last}); running it in fp32', flush=True)
+            wall = self.launch(stage, fp32_config(cfg, work_dir), work_dir,
+                               checkpoint, extra)
+            mode = f'fp32 (bf16 failed: {last})'
+        row = dict(measure(work_dir, test, args.iters), precision=mode,
+                   wall_s=round(wall, 1))
+        print(f'[dryrun]   ran: {row["iterations"]} iterations, '
+              f'{_fmt(row["s_per_iter"])} s/iter, peak '
+              f'{row["peak_memory_mb"]} MB, loss {_fmt(row.get("first_loss"))}'
+              f' -> {_fmt(row.get("last_loss"))}, {mode}, {wall:.0f} s',
+              flush=True)
+        if not args.keep_checkpoints and stage != 'pretrain':
+            remove_checkpoints(work_dir)
+        return row
+
+    def launch(self, stage: str, config: str, work_dir: str,
+               checkpoint: Optional[str], extra: List[str]) -> float:
+        """Run the stage's ``mim`` command with the shrink options.
+
+        Returns:
+            float: Wall time in seconds.
+
+        Raises:
+            RunFailed: Non-zero exit (the log is ``stage.log``).
+        """
+        cmd = stage_command(stage, config, work_dir, checkpoint,
+                            self.args) + extra
+        print(f'[dryrun]   $ {shlex.join(cmd)}', flush=True)
+        log = osp.join(work_dir, 'stage.log')
+        try:
+            return run_logged(cmd, log, stage)
+        except PipelineError as err:
+            raise RunFailed(error_line(log, str(err))) from err
+
+    def write(self, pending=()) -> List[str]:
+        """Write the table as CSV and Markdown; returns the paths.
+
+        Args:
+            pending (Sequence[tuple]): Runs of the plan still to come,
+                listed with status ``pending``.
+        """
+        pending = [dict(pretrain=osp.relpath(p), stage=s,
+                        config=osp.relpath(c), status='pending')
+                   for p, s, c in pending]
+        now = {(r['pretrain'], r['stage']) for r in self.rows + pending}
+        rows = [r for r in self.earlier
+                if (r['pretrain'], r['stage']) not in now]
+        rows += self.rows + pending
+        table = pd.DataFrame(rows, columns=list(COLUMNS))
+        os.makedirs(self.args.out, exist_ok=True)
+        csv = osp.join(self.args.out, 'dryrun.csv')
+        md = osp.join(self.args.out, 'dryrun.md')
+        table.to_csv(csv, index=False)
+        with open(md, 'w') as f:
+            f.write(table.to_markdown(index=False, floatfmt='.4g') + '\n')
+        return [csv, md]
+
+    def run(self) -> pd.DataFrame:
+        """Every planned run in order; the table is rewritten after each."""
+        runs = self.plan()
+        by_config: Dict[str, int] = {}
+        for pretrain, _, _ in runs:
+            by_config[pretrain] = by_config.get(pretrain, 0) + 1
+        for i, (pretrain, stage, config) in enumerate(runs, 1):
+            self.rows.append(self.run_one(pretrain, stage, config,
+                                          f'{i}/{len(runs)}'))
+            self.write(runs[i:])
+            by_config[pretrain] -= 1
+            if not by_config[pretrain] and not self.args.keep_checkpoints:
+                remove_checkpoints(osp.join(self.args.work_dir, osp.splitext(
+                    osp.basename(pretrain))[0], 'pretrain'))
+        return pd.DataFrame(self.rows, columns=list(COLUMNS))
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return '-'
+    return f'{value:.4g}'
+
+
+def remove_checkpoints(work_dir: str) -> None:
+    """Delete the ``*.pth`` files of a finished run (disk space)."""
+    for path in glob.glob(osp.join(work_dir, '*.pth')):
+        os.remove(path)
+
+
+def ensure_tiny_data(root: str) -> None:
+    """Generate the tiny data sets under ``root`` when one is missing.
+
+    Raises:
+        DryRunError: The tiny COCO there predates the real COCO categories.
+    """
+    from benchmarks.tiny_data import COCO_IDS, generate
+    if not all(osp.isdir(osp.join(root, sub)) for sub in TINY_SETS.values()):
+        print(f'[dryrun] generating the tiny data sets in {root}', flush=True)
+        generate(root)
+    ann = osp.join(root, 'coco', 'annotations', 'instances_val2017.json')
+    with open(ann) as f:
+        names = {c['name'] for c in json.load(f)['categories']}
+    if names != set(COCO_IDS):
+        raise DryRunError(f'{ann} does not list the 80 COCO categories '
+                          f'(written by an older mimb-data): regenerate it '
+                          f'with mimb-data --out {root}')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='mimb-dryrun', description=__doc__.split('\n\n')[0],
+        epilog='Example: mimb-dryrun --configs configs/mae/'
+        'mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py --stages pretrain '
+        'det',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('--configs', nargs='+',
+                        help='pretraining configs (default: every real one '
+                        f'of {", ".join(METHODS)})')
+    parser.add_argument('--stages', nargs='+', default=list(STAGES),
+                        choices=STAGES, help='stages to run; without '
+                        'pretrain, the transfer stages start from the '
+                        'checkpoint an earlier dry run left in --work-dir '
+                        '(see --keep-checkpoints)')
+    parser.add_argument('--iters', type=int, default=2,
+                        help='training iterations per run')
+    parser.add_argument('--batch-size', type=int, default=1,
+                        help='batch size per process')
+    parser.add_argument('--data-root', default=TINY_DATA,
+                        help='tiny data sets (generated if missing)')
+    parser.add_argument('--work-dir', default='work_dirs/dryrun')
+    parser.add_argument('--out', default='results',
+                        help='folder of dryrun.csv and dryrun.md')
+    parser.add_argument('--append', action='store_true',
+                        help='keep the rows of an earlier table in --out '
+                        '(replacing those run again; --share-protocols '
+                        'counts their protocols as run)')
+    parser.add_argument('--share-protocols', action='store_true',
+                        help='run a protocol config that several '
+                        'pretraining configs name only once')
+    parser.add_argument('--precision', default='config',
+                        choices=('config', 'fp32'),
+                        help="config: the config's AMP; fp32: no AMP")
+    parser.add_argument('--no-fp32-fallback', action='store_true',
+                        help='do not rerun a bf16 run that failed on a '
+                        'dtype error in fp32')
+    parser.add_argument('--keep-checkpoints', action='store_true',
+                        help='keep the checkpoints (deleted once no later '
+                        'run needs them)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--launcher', default='none',
+                        choices=('none', 'pytorch', 'slurm'))
+    parser.add_argument('--gpus', type=int, default=2,
+                        help='processes per run with --launcher '
+                        'pytorch/slurm')
+    parser.add_argument('--partition', help='slurm partition')
+    parser.set_defaults(tensorboard=False)  # read by stage_command
+    args = parser.parse_args(argv)
+    if args.iters < 1 or args.batch_size < 1 or args.gpus < 1:
+        parser.error('--iters, --batch-size and --gpus must be >= 1')
+    if args.launcher == 'slurm' and not args.partition:
+        parser.error('--launcher slurm needs --partition')
+    args.configs = [osp.abspath(c) for c in
+                    args.configs or real_pretrain_configs()]
+    missing = [c for c in args.configs if not osp.isfile(c)]
+    if missing:
+        parser.error(f'configs not found: {missing}')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    print(f'[dryrun] {len(args.configs)} pretraining configs, stages '
+          f'{" ".join(args.stages)}; {args.iters} iterations at batch '
+          f'{args.batch_size} per process, launcher {args.launcher}',
+          flush=True)
+    try:
+        ensure_tiny_data(args.data_root)
+        dry = DryRun(args)
+        table = dry.run()
+    except (DryRunError, PipelineError) as err:
+        print(f'mimb-dryrun: error: {err}', file=sys.stderr)
+        return 1
+    print(table.to_markdown(index=False, floatfmt='.4g'))
+    print('[dryrun] table: ' + ', '.join(dry.write()))
+    failed = table[table.status == 'error']
+    for row in failed.itertuples():
+        print(f'mimb-dryrun: error: {row.pretrain} {row.stage} '
+              f'{row.config}: {row.error}', file=sys.stderr)
+    return 1 if len(failed) else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
