@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.dist import all_gather
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.registry import LOOPS
 from mmengine.runner import TestLoop
 from mmengine.utils import ProgressBar
@@ -146,8 +147,15 @@ class KNNTestLoop(TestLoop):
         self.allow_unexpected = tuple(allow_unexpected)
         self.allow_missing = tuple(allow_missing)
 
-    def _features(self, data_batch: dict) -> Tuple[torch.Tensor, List]:
+    @property
+    def model(self):
+        """The classifier, without its DDP wrapper (the loop calls its
+        ``data_preprocessor`` and ``extract_feat``, not ``forward``)."""
         model = self.runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def _features(self, data_batch: dict) -> Tuple[torch.Tensor, List]:
+        model = self.model
         data = model.data_preprocessor(data_batch, False)
         return (pool_features(model.extract_feat(data['inputs'])),
                 data['data_samples'])
@@ -171,11 +179,9 @@ class KNNTestLoop(TestLoop):
         runner = self.runner
         runner.call_hook('before_test')
         runner.call_hook('before_test_epoch')
-        model = runner.model
-        model.eval()
+        self.model.eval()
         if runner._load_from:
-            backbone = getattr(model, 'module', model).backbone
-            check_loaded_checkpoint(backbone, runner._load_from,
+            check_loaded_checkpoint(self.model.backbone, runner._load_from,
                                     self.checkpoint_prefix,
                                     allow_unexpected=self.allow_unexpected,
                                     allow_missing=self.allow_missing)
