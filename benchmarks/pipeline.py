@@ -24,6 +24,15 @@ directory, where the smoke configs read them (as real configs read
 ``data/imagenet``). A stage whose summary says it finished
 is skipped on a rerun (``--force`` reruns it); an interrupted pretraining
 resumes from its last checkpoint.
+
+``--launcher pytorch --gpus N`` runs every stage as N processes (N GPUs, or
+N CPU processes on gloo where there is no CUDA, see
+:mod:`backbones.cpu_dist`); ``--launcher slurm`` submits each stage with
+srun. ``--parallel N`` runs up to N transfer stages at once after
+pretraining; a stage that starts from another's checkpoint (the config's
+``mimb_init_from``, e.g. dense stages from the fine-tuned encoder) waits for
+it, and a failing stage does not stop the others: every failure is reported
+at the end and the exit code is 1.
 """
 import argparse
 import json
@@ -31,9 +40,11 @@ import os
 import os.path as osp
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Dict, List, Optional
 
 from mmengine.config import Config
@@ -116,9 +127,33 @@ def with_tensorboard(config: str, work_dir: str) -> str:
     return path
 
 
+def free_port() -> int:
+    """A TCP port that is free on this machine now (for a launcher's
+    rendezvous, so that stages running at once do not collide)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def stage_command(stage: str, config: str, work_dir: str,
-                  checkpoint: Optional[str], args) -> List[str]:
-    """The ``mim`` command line of one stage."""
+                  checkpoint: Optional[str], args,
+                  port: Optional[int] = None) -> List[str]:
+    """The ``mim`` command line of one stage.
+
+    Args:
+        stage (str): One of :data:`STAGES`.
+        config (str): The stage's config.
+        work_dir (str): Its work directory.
+        checkpoint (str, optional): The encoder it starts from (None for
+            pretraining).
+        args: ``launcher``, ``gpus``, ``partition``, ``seed`` and
+            ``tensorboard`` as :func:`parse_args` gives them.
+        port (int, optional): Rendezvous port of a multi-process launcher.
+            Defaults to None (mim picks one at random).
+
+    Returns:
+        list[str]: The argv.
+    """
     if args.tensorboard:
         config = with_tensorboard(config, work_dir)
     mode = 'test' if stage in TEST_STAGES else 'train'
@@ -127,6 +162,8 @@ def stage_command(stage: str, config: str, work_dir: str,
            '--work-dir', work_dir, '--launcher', args.launcher]
     if args.launcher != 'none':
         cmd += ['--gpus', str(args.gpus)]
+        if port is not None:
+            cmd += ['--port', str(port)]
     if args.launcher == 'slurm':
         cmd += ['--gpus-per-node', str(min(args.gpus, 8)),
                 '--partition', args.partition, '--yes']
@@ -203,8 +240,107 @@ def draw_reconstruction(config: str, work_dir: str, redraw: bool,
     return out
 
 
+def init_sources(cfg: Config, stages: List[str]) -> Dict[str, str]:
+    """The stage whose checkpoint each transfer stage starts from.
+
+    ``pretrain`` unless the pretraining config's ``mimb_init_from`` names
+    another stage (e.g. ``dict(det='finetune')``: detection starts from the
+    fine-tuned encoder), which must itself be a transfer stage that trains.
+
+    Raises:
+        PipelineError: An unknown stage, or a chain that is not a training
+            stage.
+    """
+    init_from = dict(cfg.get('mimb_init_from') or {})
+    bad = {k: v for k, v in init_from.items()
+           if k not in INIT_STAGES or v not in ('pretrain', *INIT_STAGES)
+           or v == k or init_from.get(v, 'pretrain') != 'pretrain'}
+    if bad:
+        raise PipelineError(
+            f'mimb_init_from {init_from} of {cfg.filename}: {bad} is not '
+            f'(one of {INIT_STAGES}) -> pretrain or a stage that starts '
+            'from pretrain')
+    return {s: init_from.get(s, 'pretrain') for s in stages
+            if s != 'pretrain'}
+
+
+class StageRunner:
+    """Runs the stages of one pipeline and keeps what they produced.
+
+    Each stage is a ``mim`` job with its own work directory and log; a
+    transfer stage starts from the checkpoint of the stage
+    :func:`init_sources` names, and waits for it when that stage runs in
+    the same invocation. Used from several threads by ``--parallel``.
+    """
+
+    def __init__(self, args, config: str, downstream: dict,
+                 work_root: str, sources: Dict[str, str]) -> None:
+        self.args = args
+        self.config = config
+        self.downstream = downstream
+        self.work_root = work_root
+        self.sources = sources
+        self.futures: Dict[str, Future] = {}
+        self.ran: Dict[str, bool] = {}
+
+    def start_checkpoint(self, stage: str) -> Optional[str]:
+        """The checkpoint ``stage`` starts from (None for pretraining)."""
+        if stage == 'pretrain':
+            return None
+        source = self.sources[stage]
+        if source == 'pretrain' and self.args.checkpoint:
+            return self.args.checkpoint
+        if source in self.futures:
+            try:
+                self.futures[source].result()
+            except PipelineError as err:
+                raise PipelineError(f'stage {stage} starts from {source}, '
+                                    f'which failed') from err
+        return last_checkpoint(osp.join(self.work_root, source))
+
+    def run(self, stage: str, number: str) -> dict:
+        """Run (or skip, when finished before) one stage; its summary.
+
+        Raises:
+            PipelineError: The stage, or the one it starts from, failed.
+        """
+        args = self.args
+        stage_cfg = (self.config if stage == 'pretrain' else
+                     relative_config(self.config, self.downstream[stage]))
+        work_dir = osp.join(self.work_root, stage)
+        done = read_summary(work_dir)
+        skip = bool(done and done.get('finished')) and not args.force
+        checkpoint = self.start_checkpoint(stage)
+        port = free_port() if args.launcher != 'none' else None
+        cmd = stage_command(stage, stage_cfg, work_dir, checkpoint, args,
+                            port)
+        print(f'[pipeline] stage {number} {stage}: {shlex.join(cmd)}',
+              flush=True)
+        if skip:
+            print(f'[pipeline] {stage}: finished before, skipped '
+                  '(--force reruns it)', flush=True)
+        else:
+            seconds = run_logged(cmd, osp.join(work_dir, 'stage.log'), stage)
+            print(f'[pipeline] {stage} done in {seconds:.1f} s', flush=True)
+            done = read_summary(work_dir)
+            if done is None:
+                raise PipelineError(
+                    f'stage {stage} wrote no {SUMMARY_FILE} in {work_dir}: '
+                    'does its config inherit configs/_base_/mimb_runtime.py?')
+        self.ran[stage] = not skip
+        return done
+
+
 def run_pipeline(args) -> dict:
-    """Run the stages; returns the pipeline summary (also written)."""
+    """Run the stages; returns the pipeline summary (also written).
+
+    Pretraining runs first; the transfer stages then run up to
+    ``args.parallel`` at a time. A failing transfer stage does not stop the
+    others: the summary lists it under ``failed``.
+
+    Raises:
+        PipelineError: Bad inputs, or pretraining failed.
+    """
     config = osp.abspath(args.config)
     if not osp.isfile(config):
         raise PipelineError(f'config {args.config} does not exist')
@@ -229,37 +365,32 @@ def run_pipeline(args) -> dict:
     if missing:
         raise PipelineError(f'{config} has no mimb_downstream entry for '
                             f'{missing}; it has {sorted(downstream)}')
+    runner = StageRunner(args, config, downstream, work_root,
+                         init_sources(cfg, stages))
     summary = dict(**names, seed=args.seed, smoke=args.smoke,
-                   pretrain_config=config, work_dir=work_root, stages={})
-    checkpoint = args.checkpoint
-    for i, stage in enumerate(stages, 1):
-        stage_cfg = (config if stage == 'pretrain' else
-                     relative_config(config, downstream[stage]))
-        work_dir = osp.join(work_root, stage)
-        done = read_summary(work_dir)
-        if stage != 'pretrain' and checkpoint is None:
-            checkpoint = last_checkpoint(osp.join(work_root, 'pretrain'))
-        cmd = stage_command(stage, stage_cfg, work_dir, checkpoint, args)
-        print(f'[pipeline] stage {i}/{len(stages)} {stage}: '
-              f'{shlex.join(cmd)}', flush=True)
-        skip = bool(done and done.get('finished')) and not args.force
-        if skip:
-            print(f'[pipeline] {stage}: finished before, skipped '
-                  '(--force reruns it)')
-        else:
-            seconds = run_logged(cmd, osp.join(work_dir, 'stage.log'), stage)
-            print(f'[pipeline] {stage} done in {seconds:.1f} s', flush=True)
-            done = read_summary(work_dir)
-            if done is None:
-                raise PipelineError(
-                    f'stage {stage} wrote no {SUMMARY_FILE} in {work_dir}: '
-                    'does its config inherit configs/_base_/mimb_runtime.py?')
-        summary['stages'][stage] = done
-        if stage == 'pretrain':
-            draw_reconstruction(stage_cfg, work_dir, not skip, args.seed)
-            if args.checkpoint is None:
-                checkpoint = last_checkpoint(work_dir)
-    summary['pretrain_checkpoint'] = checkpoint
+                   pretrain_config=config, work_dir=work_root, stages={},
+                   failed={})
+    total = len(stages)
+    if 'pretrain' in stages:
+        summary['stages']['pretrain'] = runner.run('pretrain', f'1/{total}')
+        draw_reconstruction(config, osp.join(work_root, 'pretrain'),
+                            runner.ran['pretrain'], args.seed)
+    transfer = [s for s in stages if s != 'pretrain']
+    # Submission order is STAGES order, so a stage's source was submitted
+    # (and started) before it: waiting on it cannot starve the pool.
+    with ThreadPoolExecutor(max_workers=args.parallel) as pool:
+        for stage in transfer:
+            runner.futures[stage] = pool.submit(
+                runner.run, stage, f'{stages.index(stage) + 1}/{total}')
+    for stage in transfer:
+        try:
+            summary['stages'][stage] = runner.futures[stage].result()
+        except PipelineError as err:
+            summary['failed'][stage] = str(err)
+    pointer = osp.join(work_root, 'pretrain', 'last_checkpoint')
+    summary['pretrain_checkpoint'] = args.checkpoint or (
+        last_checkpoint(osp.dirname(pointer)) if osp.isfile(pointer) else
+        None)
     atomic_write_json(osp.join(work_root, PIPELINE_SUMMARY), summary)
     return summary
 
@@ -288,7 +419,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--launcher', default='none',
                         choices=('none', 'pytorch', 'slurm'))
     parser.add_argument('--gpus', type=int, default=8,
-                        help='GPUs per stage with --launcher pytorch/slurm')
+                        help='processes per stage with --launcher '
+                        'pytorch/slurm: one per GPU, or on a machine '
+                        'without CUDA that many CPU processes (gloo)')
+    parser.add_argument('--parallel', type=int, default=1, metavar='N',
+                        help='run up to N transfer stages at once after '
+                        'pretraining, each its own mim job (own srun job on '
+                        'slurm) with its own log')
     parser.add_argument('--partition', help='slurm partition')
     parser.add_argument('--tensorboard', action='store_true',
                         help='also log every stage to TensorBoard '
@@ -298,8 +435,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.launcher == 'slurm' and not args.partition:
         parser.error('--launcher slurm needs --partition')
-    if args.smoke and args.launcher != 'none':
-        parser.error('--smoke runs on one process: use --launcher none')
+    if args.parallel < 1:
+        parser.error(f'--parallel must be >= 1, got {args.parallel}')
+    if args.gpus < 1:
+        parser.error(f'--gpus must be >= 1, got {args.gpus}')
     return args
 
 
@@ -315,7 +454,9 @@ def main(argv=None) -> int:
     print(f'[pipeline] summary: '
           f"{osp.join(summary['work_dir'], PIPELINE_SUMMARY)}")
     print('[pipeline] leaderboard: ' + ', '.join(paths))
-    return 0
+    for stage, message in summary['failed'].items():
+        print(f'mimb-pipeline: error: {message}', file=sys.stderr)
+    return 1 if summary['failed'] else 0
 
 
 if __name__ == '__main__':
