@@ -292,8 +292,10 @@ class UMMAEDecoder(ConvMAEDecoder):
             raise ValueError(f'{n} decoder tokens for '
                              f'{tuple(choice.shape[1:])} cells')
         tokens = self.mask_token.expand(B, self.num_patches, D).clone()
+        # under autocast x is bf16 and the mask token fp32: x joins it in
+        # fp32, as torch.cat promotes in MAE's and ConvMAE's decoders
         tokens.scatter_(1, visible_index(choice)[..., None].expand(-1, -1, D),
-                        x)
+                        x.to(tokens.dtype))
         x = tokens + self.decoder_pos_embed
         for block in self.decoder_blocks:
             x = block(x)
