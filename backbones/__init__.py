@@ -4,6 +4,8 @@
 
 * makes MMEngine's checkpoint loading safe and working on torch >= 2.6
   (:mod:`backbones.compat`),
+* makes ``AmpOptimWrapper`` (bf16 autocast) run on CPU and mmdet's
+  proposals and RoI extraction run under bf16 (:mod:`backbones.amp`),
 * makes MMEngine's multi-process launchers work without CUDA (gloo, DDP
   without device ids; :mod:`backbones.cpu_dist`),
 * replaces MMEngine's ``Pretrained`` initializer by a strict one for prefixed
@@ -25,7 +27,7 @@
   loop (:mod:`backbones.knn`) and an image loader whose errors name the file
   (:mod:`backbones.transforms`).
 """
-from . import compat, cpu_dist
+from . import amp, compat, cpu_dist
 from .checkpoint import BackboneKeysError, StrictPretrainedInit
 from .convmae import ConvMAEDecoder, ConvMAEViT, block_masks, upsample_mask
 from .convvit import ConvViT
@@ -43,6 +45,7 @@ from .ummae import UMMAE, UMMAEPVT, UMMAEDecoder, UMMAESwin
 from .windowed_vit import WindowedViT
 
 compat.install()
+amp.install()
 cpu_dist.install()
 
 __all__ = [
