@@ -29,10 +29,11 @@ A kNN run embeds ``--iters`` batches of bank images and classifies
 that several pretraining configs name (same encoder) once, with the first
 one's checkpoint, and says so in the table; ``--append`` adds to the
 table of an earlier invocation (whose shared protocols then count as run).
-A config whose bf16 AMP fails
-on a dtype error is run again in fp32 (logged, and marked in the table)
-unless ``--no-fp32-fallback``. One failing run does not stop the others;
-the exit code is 1 if any failed.
+A config whose bf16 AMP fails on a dtype error is run again in fp32
+(logged, and marked in the table) unless ``--no-fp32-fallback``;
+``--fp32 STAGE ...`` runs those stages in fp32 from the start (for CPUs
+where bf16 is too slow at detection sizes). One failing run does not stop
+the others; the exit code is 1 if any failed.
 
 The table (``<out>/dryrun.csv`` and ``.md``, rewritten after every run, the
 runs still to come marked ``pending``) has one row per (pretraining config,
@@ -300,18 +301,22 @@ class DryRun:
         self.procs = args.gpus if args.launcher != 'none' else 1
         self.rows: List[dict] = []
         self.shared: Dict[str, dict] = {}  # protocol config -> its row
-        self.earlier: List[dict] = []  # --append: the table's rows so far
-        csv = osp.join(args.out, 'dryrun.csv')
-        if args.append and osp.isfile(csv):
-            table = pd.read_csv(csv).astype(object)
-            self.earlier = [
-                {k: (None if pd.isna(v) else v) for k, v in row.items()}
-                for row in table.to_dict('records')
-                if row['status'] != 'pending']
-        for row in self.earlier:
+        for row in self.earlier():
             if args.share_protocols and row['stage'] != 'pretrain' and \
                     row['checkpoint_of']:
                 self.shared.setdefault(osp.abspath(row['config']), row)
+
+    def earlier(self) -> List[dict]:
+        """With ``--append``, the rows the table in ``--out`` holds now
+        (read again at every write, so invocations may run side by side),
+        without its pending ones."""
+        csv = osp.join(self.args.out, 'dryrun.csv')
+        if not (self.args.append and osp.isfile(csv)):
+            return []
+        table = pd.read_csv(csv).astype(object)
+        return [{k: (None if pd.isna(v) else v) for k, v in row.items()}
+                for row in table.to_dict('records')
+                if row['status'] != 'pending']
 
     def plan(self) -> List[Tuple[str, str, str]]:
         """(pretraining config, stage, stage config) of every run."""
@@ -369,9 +374,10 @@ class DryRun:
             what = 'logging' if key in LOGGING else 'shrunk'
             print(f'[dryrun]   {what} {key}: {old!r} -> {new!r}')
         mode = precision(cfg, test)
-        if args.precision == 'fp32' and mode != 'fp32':
-            print(f'[dryrun]   --precision fp32: {config} without AMP')
-            config, mode = fp32_config(cfg, work_dir), 'fp32'
+        if stage in args.fp32 and mode != 'fp32':
+            print(f'[dryrun]   fp32 instead of {mode} (--fp32 {stage}): '
+                  f'{config}', flush=True)
+            config, mode = fp32_config(cfg, work_dir), 'fp32 (--fp32)'
         extra = [f'{key}={value}' for key, _, value in options]
         try:
             wall = self.launch(stage, config, work_dir, checkpoint, extra)
@@ -426,16 +432,19 @@ class DryRun:
                         config=osp.relpath(c), status='pending')
                    for p, s, c in pending]
         now = {(r['pretrain'], r['stage']) for r in self.rows + pending}
-        rows = [r for r in self.earlier
+        rows = [r for r in self.earlier()
                 if (r['pretrain'], r['stage']) not in now]
         rows += self.rows + pending
         table = pd.DataFrame(rows, columns=list(COLUMNS))
         os.makedirs(self.args.out, exist_ok=True)
         csv = osp.join(self.args.out, 'dryrun.csv')
         md = osp.join(self.args.out, 'dryrun.md')
-        table.to_csv(csv, index=False)
-        with open(md, 'w') as f:
-            f.write(table.to_markdown(index=False, floatfmt='.4g') + '\n')
+        for path, text in ((csv, table.to_csv(index=False)),
+                           (md, table.fillna('').to_markdown(
+                               index=False, floatfmt='.4g') + '\n')):
+            with open(path + '.tmp', 'w') as f:  # readers never see half
+                f.write(text)
+            os.replace(path + '.tmp', path)
         return [csv, md]
 
     def run(self) -> pd.DataFrame:
@@ -511,15 +520,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', default='results',
                         help='folder of dryrun.csv and dryrun.md')
     parser.add_argument('--append', action='store_true',
-                        help='keep the rows of an earlier table in --out '
+                        help='keep the rows of the table in --out '
                         '(replacing those run again; --share-protocols '
-                        'counts their protocols as run)')
+                        'counts their protocols as run); invocations with '
+                        'other configs or stages may append side by side')
     parser.add_argument('--share-protocols', action='store_true',
                         help='run a protocol config that several '
                         'pretraining configs name only once')
-    parser.add_argument('--precision', default='config',
-                        choices=('config', 'fp32'),
-                        help="config: the config's AMP; fp32: no AMP")
+    parser.add_argument('--fp32', nargs='+', default=[], choices=STAGES,
+                        metavar='STAGE', help='run these stages in fp32 '
+                        "instead of their config's AMP (logged per config); "
+                        'on a CPU without native bf16 a bf16 matmul is '
+                        'tens of times slower than fp32')
     parser.add_argument('--no-fp32-fallback', action='store_true',
                         help='do not rerun a bf16 run that failed on a '
                         'dtype error in fp32')
