@@ -9,7 +9,8 @@ commands that ``mimb-pipeline`` builds
 (:func:`benchmarks.pipeline.stage_command`): the real model, input
 resolution, data pipeline, optimizer, schedule type and bf16 AMP, the
 transfer stages starting from the real-size pretraining checkpoint through
-the strict hand-off. Only three things are shrunk, with
+the strict hand-off (or from the stage the config's ``mimb_init_from``
+names, as the pipeline does). Only three things are shrunk, with
 ``--cfg-options`` that the command prints for every run:
 
 * the batch size per process of every data loader (``--batch-size``; 2 for
@@ -58,7 +59,7 @@ import pandas as pd
 from mmengine.config import Config
 
 from benchmarks.pipeline import (STAGES, TEST_STAGES, TINY_DATA, PipelineError,
-                                 last_checkpoint, read_summary,
+                                 init_sources, last_checkpoint, read_summary,
                                  relative_config, run_logged, stage_command)
 
 METHODS = ('mae', 'emae', 'convmae', 'um-mae', 'simmim')
@@ -300,6 +301,8 @@ class DryRun:
         self.args = args
         self.procs = args.gpus if args.launcher != 'none' else 1
         self.rows: List[dict] = []
+        # pretraining config -> the stage each transfer stage starts from
+        self.sources: Dict[str, Dict[str, str]] = {}
         self.shared: Dict[str, dict] = {}  # protocol config -> its row
         for row in self.earlier():
             if args.share_protocols and row['stage'] != 'pretrain' and \
@@ -322,7 +325,9 @@ class DryRun:
         """(pretraining config, stage, stage config) of every run."""
         runs = []
         for config in self.args.configs:
-            downstream = Config.fromfile(config).get('mimb_downstream') or {}
+            cfg = Config.fromfile(config)
+            downstream = cfg.get('mimb_downstream') or {}
+            self.sources[config] = init_sources(cfg, list(STAGES))
             for stage in (s for s in STAGES if s in self.args.stages):
                 if stage == 'pretrain':
                     runs.append((config, stage, config))
@@ -349,11 +354,16 @@ class DryRun:
         try:
             checkpoint = None
             if stage != 'pretrain':
+                source = self.sources[pretrain][stage]
                 checkpoint = last_checkpoint(osp.join(
-                    osp.dirname(work_dir), 'pretrain'))
-                row['checkpoint_of'] = row['pretrain']
+                    osp.dirname(work_dir), source))
+                row['checkpoint_of'] = row['pretrain'] + (
+                    '' if source == 'pretrain' else f' ({source})')
             row.update(self.execute(stage, config, work_dir, checkpoint))
             row['status'] = 'ran'
+            if not (args.keep_checkpoints or stage == 'pretrain' or
+                    stage in self.sources[pretrain].values()):
+                remove_checkpoints(work_dir)
         except (PipelineError, DryRunError) as err:
             row.update(status='error', error=str(err).splitlines()[0])
             print(f'[dryrun] error: {row["error"]}', flush=True)
@@ -398,8 +408,6 @@ class DryRun:
               f'{row["peak_memory_mb"]} MB, loss {_fmt(row.get("first_loss"))}'
               f' -> {_fmt(row.get("last_loss"))}, {mode}, {wall:.0f} s',
               flush=True)
-        if not args.keep_checkpoints and stage != 'pretrain':
-            remove_checkpoints(work_dir)
         return row
 
     def launch(self, stage: str, config: str, work_dir: str,
@@ -459,8 +467,10 @@ class DryRun:
             self.write(runs[i:])
             by_config[pretrain] -= 1
             if not by_config[pretrain] and not self.args.keep_checkpoints:
-                remove_checkpoints(osp.join(self.args.work_dir, osp.splitext(
-                    osp.basename(pretrain))[0], 'pretrain'))
+                root = osp.join(self.args.work_dir,
+                                osp.splitext(osp.basename(pretrain))[0])
+                for source in {'pretrain', *self.sources[pretrain].values()}:
+                    remove_checkpoints(osp.join(root, source))
         return pd.DataFrame(self.rows, columns=list(COLUMNS))
 
 
