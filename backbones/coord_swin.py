@@ -23,8 +23,12 @@ A block (official order): optional ``downsample`` (the merge opening
 stages 2-4: LayerNorm, then a 2 x 2 stride-2 conv), ``x + attn(norm1(x))``
 with (shifted) window attention, ``x + mlp(norm2(x))``. Odd blocks of a stage
 shift the windows by ``window // 2``; coordinates roll with the tokens and
-the shift mask keeps wrapped regions apart. LayerNorm eps is 1e-6 (official
-pretraining and fine-tuning; its ``DET``/``SEG`` backbones leave 1e-5).
+the shift mask keeps wrapped regions apart. LayerNorm eps as the official
+pretraining and fine-tuning: the blocks' ``norm1``/``norm2`` are built
+without its ``norm_layer`` and so keep 1e-5, while the patch embedding, the
+merges and the output norms use ``norm_cfg`` (1e-6); its ``DET``/``SEG``
+backbones leave 1e-5 everywhere. Linear layers start xavier-uniform, as
+the official pretraining and fine-tuning.
 
 Sizes: a grid with a side <= ``window_size`` attends in one window of
 ``(min(H, window), min(W, window))`` tokens without shift (officially a
@@ -53,14 +57,12 @@ Official key -> ours (pretraining ``MaskedAutoencoderSwin``, fine-tuning
     mask_token, vis_mask_token, decoder_*     -> algorithm (not backbone)
 """
 from collections import OrderedDict
-from functools import partial
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule, ModuleList
-from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.utils import build_norm_layer
 from mmpretrain.registry import MODELS
 from torch import nn
@@ -69,6 +71,8 @@ from .pyramid import PyramidEncoder
 from .utils import resolve_arch
 
 Window = Tuple[int, int]
+
+BLOCK_LN_EPS = 1e-5  # official SwinBlock norm1/norm2: plain nn.LayerNorm
 
 
 def dense_coords(h: int, w: int,
@@ -293,23 +297,23 @@ class CoordSwinBlock(BaseModule):
         posmlp_dim (int): Hidden channels of the bias MLP. Defaults to 32.
         drop_path_rate (float): Stochastic depth. Defaults to 0.
         downsample (nn.Module, optional): :class:`PatchMerge` run first.
-        norm_cfg (dict): Norm config. Defaults to LN with eps 1e-6.
+
+    ``norm1`` and ``norm2`` are LayerNorms with the official eps 1e-5.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, window_size: int,
                  shift: bool, mlp_ratio: float = 4., posmlp_dim: int = 32,
                  drop_path_rate: float = 0.,
-                 downsample: Optional[nn.Module] = None,
-                 norm_cfg: dict = dict(type='LN', eps=1e-6)) -> None:
+                 downsample: Optional[nn.Module] = None) -> None:
         super().__init__()
         self.window_size = window_size
         self.shift_size = window_size // 2 if shift else 0
         self.downsample = downsample
-        self.norm1 = build_norm_layer(norm_cfg, embed_dims)
+        self.norm1 = nn.LayerNorm(embed_dims, eps=BLOCK_LN_EPS)
         self.attn = CoordWindowAttention(embed_dims, num_heads, posmlp_dim)
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate \
             else nn.Identity()
-        self.norm2 = build_norm_layer(norm_cfg, embed_dims)
+        self.norm2 = nn.LayerNorm(embed_dims, eps=BLOCK_LN_EPS)
         hidden = int(embed_dims * mlp_ratio)
         self.mlp = nn.Sequential(OrderedDict(
             fc1=nn.Linear(embed_dims, hidden), act=nn.GELU(),
@@ -407,7 +411,9 @@ class CoordSwin(PyramidEncoder):
             4 also ``norm``. Defaults to -1.
         with_cp (bool): Activation checkpointing of every block in
             training. Defaults to False.
-        norm_cfg (dict): Norm config. Defaults to LN with eps 1e-6.
+        norm_cfg (dict): Norm of the patch embedding, the merges and the
+            output norms (the blocks' norms keep eps 1e-5, as official).
+            Defaults to LN with eps 1e-6.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
     arch_zoo = {
@@ -455,8 +461,7 @@ class CoordSwin(PyramidEncoder):
                 blocks.append(CoordSwinBlock(
                     dims[stage], heads[stage], window_size, shift=j % 2 == 1,
                     mlp_ratio=mlp_ratio, posmlp_dim=posmlp_dim,
-                    drop_path_rate=dpr[len(blocks)], downsample=merge,
-                    norm_cfg=norm_cfg))
+                    drop_path_rate=dpr[len(blocks)], downsample=merge))
         self.blocks = ModuleList(blocks)
         self._finish(norm_cfg)
 
@@ -475,11 +480,12 @@ class CoordSwin(PyramidEncoder):
         return arch
 
     def init_weights(self) -> None:
-        """Truncated-normal (std 0.02) linears with zero bias, the rest as
+        """As the official code: xavier-uniform linears with zero bias,
+        the rest as
         :meth:`~backbones.pyramid.PyramidEncoder.official_init`."""
         super().init_weights()
         if self.init_cfg is None:
-            self.official_init(partial(trunc_normal_, std=.02))
+            self.official_init(nn.init.xavier_uniform_)
 
     def forward_tokens(self, x: torch.Tensor,
                        pos: Optional[torch.Tensor] = None
