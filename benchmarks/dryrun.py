@@ -13,8 +13,10 @@ the strict hand-off (or from the stage the config's ``mimb_init_from``
 names, as the pipeline does). Only three things are shrunk, with
 ``--cfg-options`` that the command prints for every run:
 
-* the batch size per process of every data loader (``--batch-size``; 2 for
-  a model whose neck is a BatchNorm, which cannot train on one sample);
+* the batch size per process of every data loader (``--batch-size``; at
+  least 2 for a model with BatchNorm, which cannot train on one sample
+  where it normalises one value per channel: the linear probe's neck,
+  UperNet's 1x1 pooling branch);
 * the samples: every data set reads the tiny sets of
   :mod:`benchmarks.tiny_data` (generated under ``--data-root`` when
   missing), COCO evaluators their annotation file, and ``indices`` keeps
@@ -47,7 +49,6 @@ and whose checkpoint the run used.
 import argparse
 import glob
 import json
-import math
 import os
 import os.path as osp
 import re
@@ -71,6 +72,9 @@ TINY_SETS = dict(ImageNet='imagenet', CocoDataset='coco',
                  ADE20KDataset=osp.join('ade', 'ADEChallengeData2016'))
 METRICS = ('accuracy/top1', 'knn/top1', 'coco/bbox_mAP', 'coco/segm_mAP',
            'mIoU')
+# a model config with BatchNorm layers (any norm_cfg or module type)
+BATCHNORM = re.compile(r"'type': '(mmpretrain\.|mmseg\.|mmdet\.)?"
+                       r"(SyncBN|BN|BN[123]d|\w*BatchNorm\w*)'")
 # a failed bf16 run whose last error line matches this is run in fp32
 DTYPE_ERROR = re.compile(
     r'bfloat16|BFloat16|autocast|AmpOptimWrapper|dtype|scalar type', re.I)
@@ -78,9 +82,9 @@ MIM_WRAPPER = 'subprocess.CalledProcessError'
 EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(Error|Exception)|Killed)\b')
 # not shrinking: each iteration's loss and time in vis_data/scalars.json
 LOGGING = {'default_hooks.logger.interval': 1, 'log_processor.window_size': 1}
-COLUMNS = ('pretrain', 'stage', 'config', 'status', 'error', 'iterations',
-           's_per_iter', 'peak_memory_mb', 'first_loss', 'last_loss',
-           'precision', 'metrics', 'wall_s', 'checkpoint_of')
+COLUMNS = ('pretrain', 'stage', 'config', 'status', 'error', 'batch',
+           'iterations', 's_per_iter', 'peak_memory_mb', 'first_loss',
+           'last_loss', 'precision', 'metrics', 'wall_s', 'checkpoint_of')
 FP32_CONFIG = '''# mimb-dryrun: {config} in fp32 (no AMP)
 _base_ = [{config!r}]
 optim_wrapper = {wrapper!r}
@@ -152,8 +156,8 @@ def shrink_options(cfg: Config, test: bool, iters: int, batch: int,
         cfg (Config): The stage's config.
         test (bool): Whether it runs as ``mim test`` (kNN).
         iters (int): Training iterations (kNN: bank and query batches).
-        batch (int): Batch size per process (raised to 2 when the model's
-            neck is a BatchNorm).
+        batch (int): Batch size per process (raised to 2 when the model
+            has BatchNorm).
         procs (int): Number of processes of the launcher.
         data_root (str): Folder of the tiny data sets.
 
@@ -168,7 +172,7 @@ def shrink_options(cfg: Config, test: bool, iters: int, batch: int,
             neither ``max_epochs`` nor ``max_iters``.
     """
     name = osp.basename(cfg.filename)
-    if 'BatchNorm' in _type_name(_get(cfg, 'model.neck') or {}):
+    if BATCHNORM.search(repr(cfg.get('model'))):
         batch = max(batch, 2)
     new: Dict[str, Any] = {}
     if test:
@@ -261,12 +265,11 @@ def error_line(log_path: str, fallback: str) -> str:
 
 def read_scalars(work_dir: str) -> List[dict]:
     """The training records of the newest ``*/vis_data/scalars.json``."""
-    paths = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
-    if not paths:
-        return []
-    with open(paths[-1]) as f:
-        records = [json.loads(line) for line in f if line.strip()]
+    records = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                          'scalars.json')))[-1:]:
+        with open(path) as f:
+            records = [json.loads(line) for line in f if line.strip()]
     return [r for r in records if 'loss' in r]
 
 
@@ -284,13 +287,12 @@ def measure(work_dir: str, test: bool, batches: int) -> Dict[str, Any]:
         row.update(iterations=batches,
                    s_per_iter=cost['wall_time_s'] / (2 * batches))
         return row
-    records = read_scalars(work_dir)
-    losses = [r['loss'] for r in records]
+    records = read_scalars(work_dir) or [{}]
     row.update(iterations=cost['iterations'],
-               s_per_iter=(sum(r['time'] for r in records) / len(records)
-                           if records else None),
-               first_loss=losses[0] if losses else None,
-               last_loss=losses[-1] if losses else None)
+               s_per_iter=(sum(r.get('time', 0) for r in records) /
+                           len(records) or None),
+               first_loss=records[0].get('loss'),
+               last_loss=records[-1].get('loss'))
     return row
 
 
@@ -311,15 +313,14 @@ class DryRun:
 
     def earlier(self) -> List[dict]:
         """With ``--append``, the rows the table in ``--out`` holds now
-        (read again at every write, so invocations may run side by side),
-        without its pending ones."""
+        (read again at every write, so invocations may run side by
+        side)."""
         csv = osp.join(self.args.out, 'dryrun.csv')
         if not (self.args.append and osp.isfile(csv)):
             return []
         table = pd.read_csv(csv).astype(object)
         return [{k: (None if pd.isna(v) else v) for k, v in row.items()}
-                for row in table.to_dict('records')
-                if row['status'] != 'pending']
+                for row in table.to_dict('records')]
 
     def plan(self) -> List[Tuple[str, str, str]]:
         """(pretraining config, stage, stage config) of every run."""
@@ -401,13 +402,15 @@ class DryRun:
             wall = self.launch(stage, fp32_config(cfg, work_dir), work_dir,
                                checkpoint, extra)
             mode = f'fp32 (bf16 failed: {last})'
+        key = ('test' if test else 'train') + '_dataloader.batch_size'
+        batch = {k: n for k, _, n in options}.get(key, _get(cfg, key))
         row = dict(measure(work_dir, test, args.iters), precision=mode,
-                   wall_s=round(wall, 1))
-        print(f'[dryrun]   ran: {row["iterations"]} iterations, '
-              f'{_fmt(row["s_per_iter"])} s/iter, peak '
-              f'{row["peak_memory_mb"]} MB, loss {_fmt(row.get("first_loss"))}'
-              f' -> {_fmt(row.get("last_loss"))}, {mode}, {wall:.0f} s',
-              flush=True)
+                   batch=batch, wall_s=round(wall, 1))
+        losses = [row.get(k) for k in ('first_loss', 'last_loss')]
+        print(f'[dryrun]   ran: {row["iterations"]} iterations at batch '
+              f'{batch}, {row["s_per_iter"] or 0:.4g} s/iter, peak '
+              f'{row["peak_memory_mb"]} MB, loss {losses[0]} -> {losses[1]}, '
+              f'{mode}, {wall:.0f} s', flush=True)
         return row
 
     def launch(self, stage: str, config: str, work_dir: str,
@@ -432,18 +435,21 @@ class DryRun:
     def write(self, pending=()) -> List[str]:
         """Write the table as CSV and Markdown; returns the paths.
 
+        Rows are keyed by (pretraining config, stage): this invocation's
+        results replace earlier rows in place, its runs still to come fill
+        the keys the table lacks.
+
         Args:
             pending (Sequence[tuple]): Runs of the plan still to come,
                 listed with status ``pending``.
         """
-        pending = [dict(pretrain=osp.relpath(p), stage=s,
-                        config=osp.relpath(c), status='pending')
-                   for p, s, c in pending]
-        now = {(r['pretrain'], r['stage']) for r in self.rows + pending}
-        rows = [r for r in self.earlier()
-                if (r['pretrain'], r['stage']) not in now]
-        rows += self.rows + pending
-        table = pd.DataFrame(rows, columns=list(COLUMNS))
+        rows = {(r['pretrain'], r['stage']): r for r in self.earlier()}
+        for p, s, c in pending:
+            rows.setdefault((osp.relpath(p), s), dict(
+                pretrain=osp.relpath(p), stage=s, config=osp.relpath(c),
+                status='pending'))
+        rows.update({(r['pretrain'], r['stage']): r for r in self.rows})
+        table = pd.DataFrame(list(rows.values()), columns=list(COLUMNS))
         os.makedirs(self.args.out, exist_ok=True)
         csv = osp.join(self.args.out, 'dryrun.csv')
         md = osp.join(self.args.out, 'dryrun.md')
@@ -458,6 +464,9 @@ class DryRun:
     def run(self) -> pd.DataFrame:
         """Every planned run in order; the table is rewritten after each."""
         runs = self.plan()
+        if self.args.plan_only:
+            self.write(runs)
+            return pd.DataFrame(self.rows, columns=list(COLUMNS))
         by_config: Dict[str, int] = {}
         for pretrain, _, _ in runs:
             by_config[pretrain] = by_config.get(pretrain, 0) + 1
@@ -472,12 +481,6 @@ class DryRun:
                 for source in {'pretrain', *self.sources[pretrain].values()}:
                     remove_checkpoints(osp.join(root, source))
         return pd.DataFrame(self.rows, columns=list(COLUMNS))
-
-
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return '-'
-    return f'{value:.4g}'
 
 
 def remove_checkpoints(work_dir: str) -> None:
@@ -530,18 +533,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', default='results',
                         help='folder of dryrun.csv and dryrun.md')
     parser.add_argument('--append', action='store_true',
-                        help='keep the rows of the table in --out '
-                        '(replacing those run again; --share-protocols '
-                        'counts their protocols as run); invocations with '
+                        help='update the table in --out (its protocols count '
+                        'as run for --share-protocols); invocations with '
                         'other configs or stages may append side by side')
+    parser.add_argument('--plan-only', action='store_true',
+                        help='write the planned runs into the table as '
+                        'pending (where it has no row for them) and stop')
     parser.add_argument('--share-protocols', action='store_true',
                         help='run a protocol config that several '
                         'pretraining configs name only once')
     parser.add_argument('--fp32', nargs='+', default=[], choices=STAGES,
                         metavar='STAGE', help='run these stages in fp32 '
-                        "instead of their config's AMP (logged per config); "
-                        'on a CPU without native bf16 a bf16 matmul is '
-                        'tens of times slower than fp32')
+                        "instead of their config's AMP (for CPUs without "
+                        'native bf16, logged per config)')
     parser.add_argument('--no-fp32-fallback', action='store_true',
                         help='do not rerun a bf16 run that failed on a '
                         'dtype error in fp32')
@@ -582,7 +586,7 @@ def main(argv=None) -> int:
     except (DryRunError, PipelineError) as err:
         print(f'mimb-dryrun: error: {err}', file=sys.stderr)
         return 1
-    print(table.to_markdown(index=False, floatfmt='.4g'))
+    print(table.fillna('').to_markdown(index=False, floatfmt='.4g'))
     print('[dryrun] table: ' + ', '.join(dry.write()))
     failed = table[table.status == 'error']
     for row in failed.itertuples():
