@@ -143,6 +143,7 @@ def test_real_configs_ran_at_batch_1(dry_runs):
     families = {osp.join(REPO, p): f for f, p in FAMILIES.items()}
     for row in table.itertuples():
         assert row.status == 'ran', row
+        assert row.batch == 1
         assert row.iterations == (2 if row.stage == 'pretrain' else 1)
         assert row.s_per_iter > 0 and row.peak_memory_mb > 100
         assert math.isfinite(row.first_loss), row
