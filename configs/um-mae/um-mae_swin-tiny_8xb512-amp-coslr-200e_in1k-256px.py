@@ -52,4 +52,13 @@ mimb_downstream = dict(
     det='../benchmarks/swin/mask-rcnn_swin-tiny-fpn_8xb2-amp-1x_coco.py',
     seg='../benchmarks/swin/'
     'upernet_swin-tiny_8xb2-amp-160k_ade20k-512x512.py')
+# Intermediate fine-tuning, as published (implus/UM-MAE DET/configs/gfl/
+# gfl_mae_swin_tiny_256_mask_vmr025_200e_100e_..., SEG/configs/upernet/
+# upernet_mae_swin_tiny_256_mask_vmr025_200e_100e_...: pretrained=
+# .../finetune_..._200e_100e/checkpoint-99.pth; the paper calls it crucial
+# for pyramid ViTs): detection and segmentation start from the fine-tuned
+# encoder (its classification head dropped), not the pretrained one.
+# Every UM-MAE and SimMIM config of the Swin and PVT families (Swin-L,
+# PVT-S, mmpretrain's Swin, the smoke variants) inherits this.
+mimb_init_from = dict(det='finetune', seg='finetune')
 mimb_smoke = './um-mae_swin-micro_1xb32-coslr-30e_tiny-in1k-128px.py'
