@@ -3,15 +3,18 @@
 ``leaderboard_runs.csv``: one row per pipeline run (method, backbone,
 pretraining schedule, seed) with the pretraining cost (device, devices,
 device-hours, peak memory, images/s), the downstream metrics and the
-provenance (config, config hash, git commit, package versions, date).
+provenance (config, config hash, git commit, package versions, date), and
+``dense_init``: the encoder the detection and segmentation numbers came
+from (``pretrain``, or ``finetune`` for intermediate fine-tuning; per stage
+when they differ; empty for summaries that predate the record).
 
 ``leaderboard.{csv,md,html}``: one row per (method, backbone, schedule,
-smoke): the seeds of a setting collapse to their mean, with ``<metric>_std``
-and the seed count; the published numbers of ``results/published.csv`` are
-added as rows marked ``published``, and ``<metric>_vs_published`` gives
-measured minus published where both exist; ``reconstruction`` is the
-pretraining run's picture (``mimb-recon``), linked from the HTML with a
-thumbnail. Every file is replaced atomically.
+smoke, dense_init): the seeds of a setting collapse to their mean, with
+``<metric>_std`` and the seed count; the published numbers of
+``results/published.csv`` are added as rows marked ``published``, and
+``<metric>_vs_published`` gives measured minus published where both exist;
+``reconstruction`` is the pretraining run's picture (``mimb-recon``),
+linked from the HTML with a thumbnail. Every file is replaced atomically.
 ``leaderboard_budget.{csv,md}`` compares the methods at equal pretraining
 device-hours (:func:`matched_budget`).
 
@@ -53,6 +56,7 @@ TASKS = {'cls': ['ft_top1', 'linear_top1', 'knn_top1'],
 SETTING = ['method', 'backbone', 'schedule']
 COST = ['pretrain_device_hours', 'pretrain_images_per_s',
         'pretrain_peak_memory_mb']
+DENSE_STAGES = ('det', 'seg')
 PRETRAIN_DIR = 'pretrain'  # the pipeline's folder of the pretraining stage
 THUMBNAIL = (240, 96)  # largest thumbnail of a reconstruction in the HTML
 
@@ -70,6 +74,21 @@ def find_summaries(roots: Iterable[str]) -> List[str]:
     return sorted(found)
 
 
+def dense_init(summary: dict) -> Optional[str]:
+    """The stage whose encoder the dense stages started from.
+
+    Read from the summary's ``init_from`` (stage -> source stage, as
+    ``benchmarks.pipeline.init_sources``). One source for every dense
+    stage run gives its name, different ones ``det=...,seg=...``; None
+    without the record or without a dense stage.
+    """
+    sources = summary.get('init_from') or {}
+    used = {s: sources[s] for s in DENSE_STAGES if s in sources}
+    if len(set(used.values())) == 1:
+        return next(iter(used.values()))
+    return ','.join(f'{s}={v}' for s, v in used.items()) or None
+
+
 def summary_to_row(summary: dict, path: str) -> dict:
     """Flatten one pipeline summary into a leaderboard row."""
     stages = summary.get('stages') or {}
@@ -80,6 +99,7 @@ def summary_to_row(summary: dict, path: str) -> dict:
     row.update(
         source='measured',
         smoke=bool(summary.get('smoke')),
+        dense_init=dense_init(summary),
         device=cost.get('device_name') or cost.get('device'),
         num_devices=cost.get('num_devices'),
         pretrain_device_hours=cost.get('device_hours'),
@@ -129,7 +149,8 @@ def build_leaderboard(roots: Iterable[str],
         except (OSError, ValueError, AttributeError, TypeError) as err:
             warn(f'mimb-leaderboard: skipped {path}: {err}',
                  file=sys.stderr)
-    columns = KEY + ['source', 'smoke', 'device', 'num_devices',
+    columns = KEY + ['source', 'smoke', 'dense_init', 'device',
+                     'num_devices',
                      'pretrain_device_hours', 'pretrain_images_per_s',
                      'pretrain_peak_memory_mb', 'pretrain_epochs',
                      'pretrain_loss_curve', *METRICS, 'config',
@@ -158,9 +179,13 @@ def load_published(path: str = PUBLISHED) -> pd.DataFrame:
 
 def aggregate(runs: pd.DataFrame,
               published: Optional[pd.DataFrame] = None) -> pd.DataFrame:
-    """Seeds -> mean, std and count per setting; published rows; deltas."""
+    """Seeds -> mean, std and count per setting; published rows; deltas.
+
+    Runs whose dense stages started from different encoders
+    (``dense_init``) are different settings.
+    """
     values = COST + list(METRICS)
-    group = runs.groupby(SETTING + ['smoke'], dropna=False)
+    group = runs.groupby(SETTING + ['smoke', 'dense_init'], dropna=False)
     table = group[values].mean()
     stds = group[list(METRICS)].std().add_suffix('_std')
     table = table.join(stds).join(group.size().rename('seeds'))
@@ -245,6 +270,8 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, row in table.iterrows():
         out = {k: row.get(k) for k in SETTING + ['source']}
+        init = row.get('dense_init')
+        out['dense_init'] = init if isinstance(init, str) else ''
         out['seeds'] = '' if pd.isna(row.get('seeds')) else int(row['seeds'])
         for col in ('device', *COST, 'pretrain_hours'):
             value = row.get(col)

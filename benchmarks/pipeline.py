@@ -370,6 +370,7 @@ def run_pipeline(args) -> dict:
     summary = dict(**names, seed=args.seed, smoke=args.smoke,
                    pretrain_config=config, work_dir=work_root, stages={},
                    failed={})
+    summary['init_from'] = runner.sources
     total = len(stages)
     if 'pretrain' in stages:
         summary['stages']['pretrain'] = runner.run('pretrain', f'1/{total}')

@@ -219,3 +219,41 @@ def test_html_links_reconstruction_pictures(tmp_path):
     table = pd.read_csv(out / 'leaderboard.csv')
     assert table.set_index('method').reconstruction.notna().to_dict() == {
         'convmae': False, 'emae': True, 'mae': True}
+
+
+def test_dense_init_says_which_encoder_the_dense_numbers_came_from(
+        tmp_path):
+    from benchmarks.leaderboard import aggregate, dense_init, display
+    runs_root = tmp_path / 'runs'
+    fine = dict(finetune='pretrain', det='finetune', seg='finetune')
+    cases = [  # (seed, init_from of the pipeline summary)
+        (0, fine), (1, fine),
+        (2, dict(finetune='pretrain', det='pretrain', seg='pretrain')),
+        (3, dict(det='finetune', seg='pretrain')),
+        (4, None),  # a summary written before the record existed
+    ]
+    for seed, init_from in cases:
+        run = summary('um-mae', seed, 80.0)
+        run['stages']['det'] = dict(metrics={'coco/bbox_mAP': 0.4})
+        if init_from is not None:
+            run['init_from'] = init_from
+        atomic_write_json(
+            str(runs_root / f's{seed}' / 'pipeline_summary.json'), run)
+    runs = build_leaderboard([str(runs_root)])
+    assert runs.dense_init.fillna('').tolist() == [
+        'finetune', 'finetune', 'pretrain', 'det=finetune,seg=pretrain', '']
+    assert dense_init(dict(init_from=dict(finetune='pretrain'))) is None
+    table = aggregate(runs)
+    # the two runs from the fine-tuned encoder are one setting, the others
+    # stay apart
+    assert len(table) == 4
+    ft = table[table.dense_init == 'finetune']
+    assert ft.seeds.item() == 2 and ft.coco_box_ap.item() == 40.0
+    assert sorted(display(table).dense_init) == [
+        '', 'det=finetune,seg=pretrain', 'finetune', 'pretrain']
+    assert main([str(runs_root), '--out', str(tmp_path / 'out')]) == 0
+    written = pd.read_csv(tmp_path / 'out' / 'leaderboard_runs.csv')
+    assert written.dense_init.fillna('').tolist() == [
+        'finetune', 'finetune', 'pretrain', 'det=finetune,seg=pretrain', '']
+    md = (tmp_path / 'out' / 'leaderboard.md').read_text()
+    assert '| dense_init ' in md and '| det=finetune,seg=pretrain ' in md
