@@ -275,6 +275,18 @@ class UMMAEDecoder(ConvMAEDecoder):
             in_channels, self.upscale**2 * decoder_embed_dim)
         self.expand = nn.PixelShuffle(self.upscale)
 
+    def init_weights(self) -> None:
+        """As the official decoder (``_init_weights`` applied to the whole
+        ``MaskedAutoencoderSwin``/``PVT``): xavier-uniform linears with zero
+        bias, then the parent's position table and mask token."""
+        super().init_weights()
+        if self.init_cfg is not None:
+            return
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
     def forward(self, x: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
         """Predict every patch.
 

@@ -185,3 +185,19 @@ def test_one_iteration_through_the_config_data_pipeline(
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     losses = model.train_step(batch, optim)
     assert torch.isfinite(losses['loss'])
+
+
+def test_decoder_linears_start_xavier_uniform_as_official():
+    # implus/UM-MAE models_mae_swin.py _init_weights: xavier_uniform_ on
+    # every nn.Linear of the model (decoder included), zero bias
+    dec = UMMAEDecoder(in_channels=256, num_patches=64, decoder_embed_dim=16,
+                       decoder_depth=1, decoder_num_heads=2)
+    dec.init_weights()
+    linears = [m for m in dec.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == 6  # embed, qkv, proj, 2 ffn, pred
+    for m in linears:
+        fan_out, fan_in = m.weight.shape
+        bound = (6 / (fan_in + fan_out))**.5
+        assert m.weight.abs().max() <= bound
+        assert m.weight.abs().max() > 0.9 * bound
+        assert not m.bias.any()
