@@ -346,7 +346,7 @@ class DryRun:
         print(f'[dryrun {number}] {row["pretrain"]}: {stage} '
               f'{row["config"]}', flush=True)
         first = self.shared.get(config)
-        if first is not None:
+        if first is not None and first['pretrain'] != row['pretrain']:
             print(f'[dryrun] shared protocol: ran once, for '
                   f'{first["pretrain"]}; not run again', flush=True)
             return dict(first, pretrain=row['pretrain'], stage=stage)
