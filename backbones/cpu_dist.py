@@ -17,8 +17,10 @@ torch's ``SyncBatchNorm`` refuses CPU tensors once a process group exists.
 * :class:`~mmengine.model.MMDistributedDataParallel`: a module whose
   parameters are all on the CPU is wrapped without ``device_ids`` (torch's
   CPU form of DDP), and its ``SyncBatchNorm`` layers become ``BatchNorm``
-  (each process normalises over its own batch), with a log line that says
-  how many.
+  (each process normalises over its own batch) whose running statistics
+  DDP broadcasts from rank 0 (``broadcast_buffers=True``), so that, as with
+  SyncBN, every rank holds the same statistics and validates the model the
+  checkpoint stores; a log line says how many layers.
 
 With CUDA every call goes to MMEngine unchanged (nccl, ``set_device``,
 ``device_ids``, SyncBN).
@@ -88,9 +90,13 @@ def cpu_ddp_init(init):
             n_sync = _count_sync_bn(module)
             if n_sync:
                 module = revert_sync_batchnorm(module)
+                # one set of running statistics on every rank, as SyncBN
+                # keeps them: what each rank evaluates is the checkpoint
+                kwargs['broadcast_buffers'] = True
                 print_log(f'no CUDA device: {n_sync} SyncBatchNorm layers '
-                          'run as BatchNorm (statistics of each process\'s '
-                          'own batch); on GPUs they synchronise',
+                          'run as BatchNorm (batch statistics of each '
+                          'process, running statistics broadcast from rank '
+                          '0); on GPUs they synchronise',
                           logger='current', level=logging.WARNING)
         return init(self, module, *args, **kwargs)
 

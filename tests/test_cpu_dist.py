@@ -94,7 +94,7 @@ def test_real_ddp_of_a_cpu_module_with_sync_bn(one_process_group):
     # the runner's call: device_ids=[LOCAL_RANK]
     ddp = MMDistributedDataParallel(
         module=conv_with_sync_bn(), device_ids=[0], broadcast_buffers=False)
-    assert ddp.device_ids is None
+    assert ddp.device_ids is None and ddp.broadcast_buffers
     assert not any(isinstance(m, nn.SyncBatchNorm) for m in ddp.modules())
     assert ('no CUDA device: 1 SyncBatchNorm layers run as BatchNorm'
             in one_process_group[1])
