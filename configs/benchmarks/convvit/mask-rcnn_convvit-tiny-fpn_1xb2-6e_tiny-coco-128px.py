@@ -3,12 +3,13 @@
 # ConvViT-B protocol's model: four levels (strides 4-32) into an FPN,
 # window attention (4 x 4 windows on the 8 x 8 stage-3 grid) except in one
 # global block, relative position biases, 4conv1fc heads, no layer decay, a
-# frozen position table; BN instead of SyncBN (one CPU process).
+# frozen position table; the recipe's SyncBN (plain BN on one process:
+# MMEngine reverts it).
 _base_ = [
     '../vit/mask-rcnn_vit-tiny-p4-sfp_1xb2-6e_tiny-coco-128px.py',
     '../../_base_/convvit.py',
 ]
-norm_cfg = dict(type='BN', requires_grad=True)
+norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(
         _delete_=True,

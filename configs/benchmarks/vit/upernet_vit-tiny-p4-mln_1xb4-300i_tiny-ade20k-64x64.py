@@ -1,14 +1,14 @@
 # Smoke variant of the plain-ViT UperNet protocol on the tiny ADE20K: the
-# tiny ViT (stride 4: neck scales 1, 1/2, 1/4, 1/8), 64-channel heads, BN
-# instead of SyncBN (one CPU process), 64 px crops of the 128 px scenes,
-# 300 iterations, whole-image test.
+# tiny ViT (stride 4: neck scales 1, 1/2, 1/4, 1/8), 64-channel heads with
+# the recipe's SyncBN (plain BN on one process: MMEngine reverts it), 64 px
+# crops of the 128 px scenes, 300 iterations, whole-image test.
 _base_ = [
     './upernet_vit-base-p16-mln_8xb2-amp-160k_ade20k-512x512.py',
     '../../_base_/tiny_data.py',
 ]
 crop_size = (64, 64)
 size = {{_base_.tiny_dense_size}}
-norm_cfg = dict(type='BN', requires_grad=True)
+norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
