@@ -312,9 +312,8 @@ class DryRun:
                 self.shared.setdefault(osp.abspath(row['config']), row)
 
     def earlier(self) -> List[dict]:
-        """With ``--append``, the rows the table in ``--out`` holds now
-        (read again at every write, so invocations may run side by
-        side)."""
+        """With ``--append``, the rows the table in ``--out`` holds now (read
+        at every write, so invocations may run side by side)."""
         csv = osp.join(self.args.out, 'dryrun.csv')
         if not (self.args.append and osp.isfile(csv)):
             return []
@@ -365,8 +364,11 @@ class DryRun:
             if not (args.keep_checkpoints or stage == 'pretrain' or
                     stage in self.sources[pretrain].values()):
                 remove_checkpoints(work_dir)
-        except (PipelineError, DryRunError) as err:
-            row.update(status='error', error=str(err).splitlines()[0])
+        except Exception as err:  # a failure ends this row, not the run
+            message = (str(err).splitlines() or [''])[0]
+            if not isinstance(err, (PipelineError, DryRunError)):
+                message = f'{type(err).__name__}: {message}'
+            row.update(status='error', error=message)
             print(f'[dryrun] error: {row["error"]}', flush=True)
         if stage != 'pretrain' and args.share_protocols and \
                 row['checkpoint_of']:
@@ -435,9 +437,9 @@ class DryRun:
     def write(self, pending=()) -> List[str]:
         """Write the table as CSV and Markdown; returns the paths.
 
-        Rows are keyed by (pretraining config, stage): this invocation's
-        results replace earlier rows in place, its runs still to come fill
-        the keys the table lacks.
+        Rows are keyed by (pretraining config, stage) and sorted so: this
+        invocation's results replace earlier rows, its runs still to come
+        fill the keys the table lacks.
 
         Args:
             pending (Sequence[tuple]): Runs of the plan still to come,
@@ -449,7 +451,8 @@ class DryRun:
                 pretrain=osp.relpath(p), stage=s, config=osp.relpath(c),
                 status='pending'))
         rows.update({(r['pretrain'], r['stage']): r for r in self.rows})
-        table = pd.DataFrame(list(rows.values()), columns=list(COLUMNS))
+        order = sorted(rows, key=lambda k: (k[0], STAGES.index(k[1])))
+        table = pd.DataFrame([rows[k] for k in order], columns=list(COLUMNS))
         os.makedirs(self.args.out, exist_ok=True)
         csv = osp.join(self.args.out, 'dryrun.csv')
         md = osp.join(self.args.out, 'dryrun.md')
@@ -577,8 +580,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     print(f'[dryrun] {len(args.configs)} pretraining configs, stages '
           f'{" ".join(args.stages)}; {args.iters} iterations at batch '
-          f'{args.batch_size} per process, launcher {args.launcher}',
-          flush=True)
+          f'{args.batch_size} per process, launcher {args.launcher}')
     try:
         ensure_tiny_data(args.data_root)
         dry = DryRun(args)
