@@ -18,9 +18,10 @@ torch's ``SyncBatchNorm`` refuses CPU tensors once a process group exists.
   parameters are all on the CPU is wrapped without ``device_ids`` (torch's
   CPU form of DDP), and its ``SyncBatchNorm`` layers become ``BatchNorm``
   (each process normalises over its own batch) whose running statistics
-  DDP broadcasts from rank 0 (``broadcast_buffers=True``), so that, as with
-  SyncBN, every rank holds the same statistics and validates the model the
-  checkpoint stores; a log line says how many layers.
+  are averaged over the processes after every training forward
+  (:func:`average_running_stats`), so that, as with SyncBN, every rank
+  holds the same statistics and validates the model the checkpoint stores;
+  a log line says how many layers.
 
 With CUDA every call goes to MMEngine unchanged (nccl, ``set_device``,
 ``device_ids``, SyncBN).
@@ -31,8 +32,10 @@ import logging
 from typing import Iterator
 
 import torch
+import torch.distributed as torch_dist
 from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
+from mmengine.model.utils import _BatchNormXd
 
 CPU_BACKEND = 'gloo'
 
@@ -78,6 +81,23 @@ def _count_sync_bn(module: torch.nn.Module) -> int:
     return sum(isinstance(m, kinds) for m in module.modules())
 
 
+def average_running_stats(layer: torch.nn.Module, args, output) -> None:
+    """Forward hook of a BatchNorm that stands in for SyncBN: after a
+    training forward, its running mean and variance become the average over
+    the processes, so that every rank holds the same statistics (as with
+    SyncBN) and evaluates the model that rank 0's checkpoint stores."""
+    if not (layer.training and layer.track_running_stats
+            and torch_dist.is_initialized()):
+        return
+    world_size = torch_dist.get_world_size()
+    # Through .data: autograd keeps the running statistics as inputs of the
+    # batch norm's backward (which, in training mode, does not read them)
+    # and would refuse an in-place change of the tensors themselves.
+    for stats in (layer.running_mean.data, layer.running_var.data):
+        torch_dist.all_reduce(stats)
+        stats.div_(world_size)
+
+
 def cpu_ddp_init(init):
     """Wrap ``MMDistributedDataParallel.__init__`` so that a CPU module is
     wrapped without ``device_ids`` and without SyncBN."""
@@ -90,13 +110,13 @@ def cpu_ddp_init(init):
             n_sync = _count_sync_bn(module)
             if n_sync:
                 module = revert_sync_batchnorm(module)
-                # one set of running statistics on every rank, as SyncBN
-                # keeps them: what each rank evaluates is the checkpoint
-                kwargs['broadcast_buffers'] = True
+                for layer in module.modules():
+                    if isinstance(layer, _BatchNormXd):
+                        layer.register_forward_hook(average_running_stats)
                 print_log(f'no CUDA device: {n_sync} SyncBatchNorm layers '
                           'run as BatchNorm (batch statistics of each '
-                          'process, running statistics broadcast from rank '
-                          '0); on GPUs they synchronise',
+                          'process, running statistics averaged over the '
+                          'processes); on GPUs they synchronise',
                           logger='current', level=logging.WARNING)
         return init(self, module, *args, **kwargs)
 

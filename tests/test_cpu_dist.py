@@ -94,10 +94,38 @@ def test_real_ddp_of_a_cpu_module_with_sync_bn(one_process_group):
     # the runner's call: device_ids=[LOCAL_RANK]
     ddp = MMDistributedDataParallel(
         module=conv_with_sync_bn(), device_ids=[0], broadcast_buffers=False)
-    assert ddp.device_ids is None and ddp.broadcast_buffers
+    assert ddp.device_ids is None
     assert not any(isinstance(m, nn.SyncBatchNorm) for m in ddp.modules())
     assert ('no CUDA device: 1 SyncBatchNorm layers run as BatchNorm'
             in one_process_group[1])
     out = ddp(torch.randn(2, 3, 8, 8))
     out.sum().backward()  # gloo all-reduce of the gradients
     assert all(p.grad is not None for p in ddp.parameters())
+    bn = ddp.module[1]
+    assert bn._forward_hooks and not torch.equal(
+        bn.running_mean, torch.zeros(4))  # updated, then averaged (1 rank)
+
+
+def test_running_stats_averaged_over_ranks(monkeypatch):
+    """What the hook hands to all_reduce, and the division by the ranks."""
+    from mmengine.model.utils import _BatchNormXd
+
+    import backbones.cpu_dist as cpu_dist
+    bn = _BatchNormXd(3).train()
+    bn.running_mean.fill_(1.0)
+    bn.running_var.fill_(4.0)
+    seen = []
+
+    def all_reduce(t):  # the other rank holds 3 and 8
+        seen.append(t.clone())
+        t.add_(torch.full_like(t, 3.0 if len(seen) == 1 else 8.0))
+    monkeypatch.setattr(cpu_dist.torch_dist, 'is_initialized', lambda: True)
+    monkeypatch.setattr(cpu_dist.torch_dist, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(cpu_dist.torch_dist, 'all_reduce', all_reduce)
+    cpu_dist.average_running_stats(bn, None, None)
+    assert len(seen) == 2
+    assert torch.equal(bn.running_mean, torch.full((3, ), 2.0))
+    assert torch.equal(bn.running_var, torch.full((3, ), 6.0))
+    bn.eval()  # evaluation leaves them alone
+    cpu_dist.average_running_stats(bn, None, None)
+    assert len(seen) == 2
