@@ -118,8 +118,9 @@ def main(argv=None) -> int:
     stages = bench_stages(root, args.parallel,
                           last_checkpoint(osp.join(root, 'ddp_1')))
     for name, table in (('scaling_ddp', ddp), ('scaling_stages', stages)):
-        print(table.to_markdown(index=False))
-        write_tables(table, args.out, name, table.to_markdown(index=False))
+        markdown = table.to_markdown(index=False) + '\n'
+        print(markdown, end='')
+        write_tables(table, args.out, name, markdown)
     return 0
 
 
