@@ -19,18 +19,23 @@ implus/UM-MAE). On :class:`~backbones.coord_swin.CoordSwin`
    token (``vis_mask_token``; the Swin passes it through the patch
    embedding's norm, as the official code);
 4. the decoder (:class:`UMMAEDecoder`) expands every stage-4 token into the
-   visible cells it covers (linear + pixel shuffle), puts each at its
-   patch's true position among shared mask tokens, adds a fixed sin-cos
-   table and predicts the pixels of every patch; mmpretrain's
+   visible cells it covers (linear + pixel shuffle), puts each at a
+   visible patch's slot (see below) among shared mask tokens, adds a fixed
+   sin-cos table and predicts the pixels of every patch; mmpretrain's
    ``MAEPretrainHead`` takes the norm_pix MSE on the hidden patches. The
    algorithm (:class:`UMMAE`) is mmpretrain's ``MAE`` with these parts.
 
-Deliberate difference from the official code: its decoder pairs the visible
-tokens, which come in cell order, with position embeddings taken in image
-raster order (``decoder_pos_embed[~mask]``), so most visible tokens get
-another patch's position. Here every token gets its own patch's position.
+Decoder positions (``UMMAEDecoder(position_pairing=...)``): the official
+decoder (implus/UM-MAE ``models_mae_swin.py`` L505-514, ``models_mae_pvt.py``
+L364-373) adds ``decoder_pos_embed[~mask]``, the visible patches' positions
+in image raster order, to the visible tokens, which leave the pixel shuffle
+in cell order: the k-th token (cell k) gets the position of the k-th visible
+patch in raster order, most often another patch's. 'official' (the default,
+the published recipes) does that; 'per-patch' (a named variant) gives every
+token its own patch's position. Hidden patches get their own positions
+either way, so the loss sees the same targets.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 import torch
 from mmpretrain.models.selfsup.mae import MAE
@@ -45,6 +50,7 @@ from .uniform_masking import (compact, grid_coords, secondary_masks, uncompact,
                               uniform_masks, visible_index)
 
 STRIDE = 32  # total stride of the encoders on the compacted map
+POSITION_PAIRINGS = ('official', 'per-patch')
 
 
 class UniformMaskingEncoder:
@@ -247,7 +253,7 @@ class UMMAE(MAE):
 
 @MODELS.register_module()
 class UMMAEDecoder(ConvMAEDecoder):
-    """MAE-style decoder that puts compacted tokens back where they belong.
+    """MAE-style decoder that puts the compacted tokens among mask tokens.
 
     Args:
         in_channels (int): Stage-4 channels of the encoder (768 for
@@ -257,13 +263,24 @@ class UMMAEDecoder(ConvMAEDecoder):
         decoder_embed_dim (int): D. Defaults to 512.
         decoder_depth (int): Blocks. Defaults to 2 (Swin-T).
         decoder_num_heads (int): Heads. Defaults to 16.
+        position_pairing (str): Where the visible tokens sit among the
+            mask tokens, i.e. which position embedding each gets:
+            'official' puts the k-th token (cell order) at the k-th visible
+            patch in raster order, as the official decoder's
+            ``decoder_pos_embed[~mask]``; 'per-patch' puts every token at
+            its own patch. Defaults to 'official'.
         **kwargs: Other ``MAEPretrainDecoder`` arguments.
     """
 
     def __init__(self, in_channels: int = 768, num_patches: int = 256,
                  patch_size: int = 16, decoder_embed_dim: int = 512,
                  decoder_depth: int = 2, decoder_num_heads: int = 16,
+                 position_pairing: Literal['official',
+                                           'per-patch'] = 'official',
                  **kwargs) -> None:
+        if position_pairing not in POSITION_PAIRINGS:
+            raise ValueError(f'position_pairing must be one of '
+                             f'{POSITION_PAIRINGS}, got {position_pairing!r}')
         super().__init__(num_patches=num_patches, patch_size=patch_size,
                          embed_dim=in_channels,
                          decoder_embed_dim=decoder_embed_dim,
@@ -274,6 +291,7 @@ class UMMAEDecoder(ConvMAEDecoder):
         self.decoder_embed = nn.Linear(
             in_channels, self.upscale**2 * decoder_embed_dim)
         self.expand = nn.PixelShuffle(self.upscale)
+        self.position_pairing = position_pairing
 
     def init_weights(self) -> None:
         """As the official decoder (``_init_weights`` applied to the whole
@@ -295,7 +313,9 @@ class UMMAEDecoder(ConvMAEDecoder):
             choice (Tensor): (B, h/2, w/2) visible offsets of the cells.
 
         Returns:
-            Tensor: (B, L, p * p * 3) predictions in row-major patch order.
+            Tensor: (B, L, p * p * 3) predictions in row-major patch order
+            (with 'official' pairing, those of the visible patches come
+            from other visible patches' tokens; the loss ignores them).
         """
         x = self.decoder_embed(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         x = self.expand(x).flatten(2).transpose(1, 2)  # B cells D
@@ -303,10 +323,14 @@ class UMMAEDecoder(ConvMAEDecoder):
         if n != choice.shape[1] * choice.shape[2]:
             raise ValueError(f'{n} decoder tokens for '
                              f'{tuple(choice.shape[1:])} cells')
+        index = visible_index(choice)  # B cells: token k's own patch
+        if self.position_pairing == 'official':
+            # the k-th visible patch in raster order
+            index = index.sort(dim=1).values
         tokens = self.mask_token.expand(B, self.num_patches, D).clone()
         # under autocast x is bf16 and the mask token fp32: x joins it in
         # fp32, as torch.cat promotes in MAE's and ConvMAE's decoders
-        tokens.scatter_(1, visible_index(choice)[..., None].expand(-1, -1, D),
+        tokens.scatter_(1, index[..., None].expand(-1, -1, D),
                         x.to(tokens.dtype))
         x = tokens + self.decoder_pos_embed
         for block in self.decoder_blocks:

@@ -8,9 +8,12 @@ provenance (config, config hash, git commit, package versions, date), and
 from (``pretrain``, or ``finetune`` for intermediate fine-tuning; per stage
 when they differ; empty for summaries that predate the record).
 
+``variant``: what a named variant of a published recipe changes (the
+pretraining config's ``mimb_variant``; empty for the published recipes).
+
 ``leaderboard.{csv,md,html}``: one row per (method, backbone, schedule,
-smoke, dense_init): the seeds of a setting collapse to their mean, with
-``<metric>_std`` and the seed count; the published numbers of
+smoke, dense_init, variant): the seeds of a setting collapse to their
+mean, with ``<metric>_std`` and the seed count; the published numbers of
 ``results/published.csv`` are added as rows marked ``published``, and
 ``<metric>_vs_published`` gives measured minus published where both exist;
 ``reconstruction`` is the pretraining run's picture (``mimb-recon``),
@@ -100,6 +103,7 @@ def summary_to_row(summary: dict, path: str) -> dict:
         source='measured',
         smoke=bool(summary.get('smoke')),
         dense_init=dense_init(summary),
+        variant=summary.get('variant'),
         device=cost.get('device_name') or cost.get('device'),
         num_devices=cost.get('num_devices'),
         pretrain_device_hours=cost.get('device_hours'),
@@ -149,7 +153,7 @@ def build_leaderboard(roots: Iterable[str],
         except (OSError, ValueError, AttributeError, TypeError) as err:
             warn(f'mimb-leaderboard: skipped {path}: {err}',
                  file=sys.stderr)
-    columns = KEY + ['source', 'smoke', 'dense_init', 'device',
+    columns = KEY + ['source', 'smoke', 'dense_init', 'variant', 'device',
                      'num_devices',
                      'pretrain_device_hours', 'pretrain_images_per_s',
                      'pretrain_peak_memory_mb', 'pretrain_epochs',
@@ -182,10 +186,12 @@ def aggregate(runs: pd.DataFrame,
     """Seeds -> mean, std and count per setting; published rows; deltas.
 
     Runs whose dense stages started from different encoders
-    (``dense_init``) are different settings.
+    (``dense_init``), and named variants (``variant``), are different
+    settings.
     """
     values = COST + list(METRICS)
-    group = runs.groupby(SETTING + ['smoke', 'dense_init'], dropna=False)
+    group = runs.groupby(SETTING + ['smoke', 'dense_init', 'variant'],
+                         dropna=False)
     table = group[values].mean()
     stds = group[list(METRICS)].std().add_suffix('_std')
     table = table.join(stds).join(group.size().rename('seeds'))
@@ -270,8 +276,9 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, row in table.iterrows():
         out = {k: row.get(k) for k in SETTING + ['source']}
-        init = row.get('dense_init')
-        out['dense_init'] = init if isinstance(init, str) else ''
+        for col in ('dense_init', 'variant'):
+            text = row.get(col)
+            out[col] = text if isinstance(text, str) else ''
         out['seeds'] = '' if pd.isna(row.get('seeds')) else int(row['seeds'])
         for col in ('device', *COST, 'pretrain_hours'):
             value = row.get(col)

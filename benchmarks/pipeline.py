@@ -368,8 +368,8 @@ def run_pipeline(args) -> dict:
     runner = StageRunner(args, config, downstream, work_root,
                          init_sources(cfg, stages))
     summary = dict(**names, seed=args.seed, smoke=args.smoke,
-                   pretrain_config=config, work_dir=work_root, stages={},
-                   failed={})
+                   variant=cfg.get('mimb_variant'), pretrain_config=config,
+                   work_dir=work_root, stages={}, failed={})
     summary['init_from'] = runner.sources
     total = len(stages)
     if 'pretrain' in stages:

@@ -257,3 +257,27 @@ def test_dense_init_says_which_encoder_the_dense_numbers_came_from(
         'finetune', 'finetune', 'pretrain', 'det=finetune,seg=pretrain', '']
     md = (tmp_path / 'out' / 'leaderboard.md').read_text()
     assert '| dense_init ' in md and '| det=finetune,seg=pretrain ' in md
+
+
+def test_variant_rows_stay_apart_from_the_published_method(tmp_path):
+    """A named variant (the pretraining config's mimb_variant, written into
+    the pipeline summary) is its own setting, even under the same method
+    name, and the Markdown says what it changes."""
+    from benchmarks.leaderboard import aggregate
+    runs_root = tmp_path / 'runs'
+    cases = [(0, None, 80.0), (1, None, 82.0),
+             (0, 'per-patch decoder positions', 70.0)]
+    for seed, variant, top1 in cases:
+        run = summary('um-mae', seed, top1)
+        run['variant'] = variant
+        atomic_write_json(str(runs_root / f'{variant}{seed}' /
+                              'pipeline_summary.json'), run)
+    table = aggregate(build_leaderboard([str(runs_root)]))
+    assert len(table) == 2
+    published = table[table.variant.isna()]
+    assert published.seeds.item() == 2 and published.ft_top1.item() == 81.0
+    variant = table[table.variant == 'per-patch decoder positions']
+    assert variant.seeds.item() == 1 and variant.ft_top1.item() == 70.0
+    assert main([str(runs_root), '--out', str(tmp_path / 'out')]) == 0
+    md = (tmp_path / 'out' / 'leaderboard.md').read_text()
+    assert '| variant ' in md and '| per-patch decoder positions ' in md

@@ -1,6 +1,6 @@
 """UM-MAE (on the coordinate-aware Swin and on the PVT) and its matched
-SimMIM: hidden patches never reach the encoder, the decoder puts every
-visible token at its own patch, losses and gradients, and the checkpoint
+SimMIM: hidden patches never reach the encoder, the decoder's official
+and per-patch position pairings, losses and gradients, and the checkpoint
 hand-off to every protocol of the encoder's family."""
 import pytest
 import torch
@@ -80,10 +80,80 @@ def test_hidden_and_secondary_patches_never_reach_the_encoder(encoder):
         assert not torch.allclose(model(z, mask=noise)[0], latent)
 
 
-def test_decoder_puts_each_visible_token_at_its_own_patch():
+def decoder_slots(dec, latent, choice):
+    """Where each cell-ordered visible token sat in the decoder input:
+    (B, cells) slot indices, from a hook on the first block."""
+    seen = {}
+    hook = dec.decoder_blocks[0].register_forward_pre_hook(
+        lambda mod, args: seen.update(x=args[0]))
+    with torch.no_grad():
+        dec(latent, choice)
+    hook.remove()
+    tokens = seen['x'] - dec.decoder_pos_embed  # B L D
+    expanded = dec.expand(dec.decoder_embed(latent.permute(0, 2, 3, 1))
+                          .permute(0, 3, 1, 2)).flatten(2).transpose(1, 2)
+    # token k is found where the input minus the position is token k
+    dist = torch.cdist(expanded, tokens)  # B cells L
+    assert dist.min(-1).values.max() < 1e-5
+    return dist.argmin(-1)
+
+
+@pytest.mark.parametrize('pairing', ['official', 'per-patch'])
+def test_decoder_pairing_on_a_hand_written_4x4_grid(pairing):
+    """A 64 px image: a 4 x 4 masking grid, 2 x 2 cells, one stage-4 token.
+
+    Cells in raster order (0, 0), (0, 1), (1, 0), (1, 1) keep offsets
+    3, 0, 1, 2 (2 * row + col inside the cell), i.e. the patches
+    (1, 1), (0, 2), (2, 1), (3, 2) = 5, 2, 9, 14 in raster numbering.
+    Per patch, token k sits at its own patch: 5, 2, 9, 14. Officially,
+    token k gets the k-th visible position in raster order
+    (``decoder_pos_embed[~mask]``): 2, 5, 9, 14.
+    """
+    torch.manual_seed(0)
+    dec = UMMAEDecoder(in_channels=8, num_patches=16, decoder_embed_dim=8,
+                       decoder_num_heads=2, position_pairing=pairing)
+    dec.init_weights()
+    choice = torch.tensor([[[3, 0], [1, 2]]])
+    slots = decoder_slots(dec, torch.randn(1, 8, 1, 1), choice)
+    expected = {'official': [2, 5, 9, 14], 'per-patch': [5, 2, 9, 14]}
+    assert slots.tolist() == [expected[pairing]]
+
+
+def test_official_pairing_equals_the_official_sequence_construction():
+    """The official decoder input, built as it is stated (visible tokens
+    plus the raster-ordered visible positions, then mask tokens plus the
+    hidden positions, concatenated), gives the same hidden-patch
+    predictions; the per-patch pairing does not."""
+    torch.manual_seed(0)
+    dec = UMMAEDecoder(in_channels=32, num_patches=64, decoder_embed_dim=16,
+                       decoder_num_heads=2).eval()
+    dec.init_weights()
+    latent = torch.randn(2, 32, 2, 2)
+    drawn = uniform_masks(2, (8, 8),
+                          generator=torch.Generator().manual_seed(5))
+    hidden = drawn['mask'].bool()  # B 64, raster order
+    with torch.no_grad():
+        ours = dec(latent, drawn['choice'])[hidden].view(2, 48, -1)
+        x = dec.decoder_embed(latent.permute(0, 2, 3, 1))
+        x = dec.expand(x.permute(0, 3, 1, 2)).flatten(2).transpose(1, 2)
+        pos = dec.decoder_pos_embed.expand(2, -1, -1)
+        seq = torch.cat([x + pos[~hidden].view(2, 16, 16),
+                         dec.mask_token + pos[hidden].view(2, 48, 16)], 1)
+        for block in dec.decoder_blocks:
+            seq = block(seq)
+        official = dec.decoder_pred(dec.decoder_norm(seq))[:, 16:]
+        dec.position_pairing = 'per-patch'
+        per_patch = dec(latent, drawn['choice'])[hidden].view(2, 48, -1)
+    assert torch.allclose(ours, official, atol=1e-5)
+    assert not torch.allclose(per_patch, official, atol=1e-3)
+    with pytest.raises(ValueError, match='position_pairing'):
+        UMMAEDecoder(position_pairing='raster')
+
+
+def test_per_patch_pairing_puts_each_visible_token_at_its_own_patch():
     torch.manual_seed(0)
     dec = UMMAEDecoder(in_channels=256, num_patches=64, decoder_embed_dim=16,
-                       decoder_num_heads=2)
+                       decoder_num_heads=2, position_pairing='per-patch')
     dec.init_weights()
     seen = {}
     dec.decoder_blocks[0].register_forward_pre_hook(

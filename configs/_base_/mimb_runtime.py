@@ -18,3 +18,8 @@ mimb_time_budget_s = None
 # TensorBoard: `mimb-pipeline ... --tensorboard` runs every stage through a
 # config that inherits the stage's config and adds TensorboardVisBackend to
 # visualizer.vis_backends (--cfg-options cannot express that list).
+# A named variant of a published recipe says here what differs from the
+# official code (README, "Variants"); None for the published recipes. The
+# pipeline writes it into its summary and the leaderboard keeps a variant's
+# rows apart from the published method's (variant column).
+mimb_variant = None
