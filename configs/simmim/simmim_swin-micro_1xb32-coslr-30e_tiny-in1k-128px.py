@@ -1,13 +1,14 @@
 # Smoke variant of the matched SimMIM baseline: the UM-MAE smoke run (micro
 # coordinate-aware Swin, 128 px crops, schedule, optimizer) with SimMIM's
-# masking (75% of the 16 px patches), linear pixel decoder and L1 loss, so
-# the two smoke rows differ only in masking.
+# masking (75% of the 16 px patches), linear pixel decoder and L1 loss, and
+# window 16 on the dense 32 x 32 stage-1 map (the real config's window 16,
+# covering the area of UM-MAE's window 8 on its compacted map).
 _base_ = '../um-mae/um-mae_swin-micro_1xb32-coslr-30e_tiny-in1k-128px.py'
 model = dict(
     _delete_=True,
     type='SimMIM',
     backbone=dict(type='SimMIMCoordSwin', arch={{_base_.tiny_swin_arch}},
-                  window_size=8),
+                  window_size=16),
     neck=dict(type='SimMIMLinearDecoder', in_channels=256,
               encoder_stride=32),
     head=dict(type='SimMIMHead', patch_size=4,
