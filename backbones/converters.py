@@ -17,6 +17,11 @@
   ``CoordSwin``, whose encoder keys are the official ones;
   :func:`convert_official_ummae_pvt` does the same for its PVT
   (``models_mae_pvt.py``, ``models_pvt.py``; ``UMMAEPVT``, ``CoordPVT``).
+* :func:`convert_official_simmim_swin` and :func:`convert_official_simmim_pvt`
+  map UM-MAE's SimMIM baselines (``models_simmim_swin.py``,
+  ``models_simmim_pvt.py``) onto ``SimMIM`` with ``SimMIMCoordSwin`` /
+  ``SimMIMCoordPVT`` and ``SimMIMLinearDecoder`` (the linear pixel decoder's
+  outputs reordered for the decoder's pixel shuffle).
 
 Every key must be recognised: a file with anything else is refused with the
 list of keys, so a checkpoint of another model never half-loads.
@@ -85,23 +90,34 @@ _CONVMAE_RULES = _compile([
 ] + _block_rules('blocks3', 'backbone.blocks3') + _decoder_and_head_rules())
 
 
-_UMMAE_SWIN_RULES = _compile([
+_SWIN_ENCODER: List[Rule] = [
     (rf'patch_embed\.(proj|norm)\.{_PARAM}', _same('backbone.')),
     (rf'blocks\.\d+\.(norm1|norm2|attn\.qkv|attn\.proj|attn\.posmlp\.[02]|'
      rf'mlp\.fc1|mlp\.fc2|downsample\.norm|downsample\.proj)\.{_PARAM}',
      _same('backbone.')),
-    (r'vis_mask_token', lambda m: 'backbone.vis_mask_token'),
     (rf'(?:fc_norm|norm)\.{_PARAM}', lambda m: f'backbone.norm.{m[1]}'),
-] + _decoder_and_head_rules())
-
-_UMMAE_PVT_RULES = _compile([
+]
+_PVT_ENCODER: List[Rule] = [
     (rf'patch_embed\.proj\.{_PARAM}|pos_embed', _same('backbone.')),
     (rf'blocks\.\d+\.(norm1|norm2|attn\.q|attn\.kv|attn\.proj|attn\.sr|'
      rf'attn\.norm|mlp\.fc1|mlp\.fc2|downsample\.proj)\.{_PARAM}',
      _same('backbone.')),
-    (r'vis_mask_token', lambda m: 'backbone.vis_mask_token'),
     (rf'(?:fc_norm|norm)\.{_PARAM}', lambda m: f'backbone.norm.{m[1]}'),
-] + _decoder_and_head_rules())
+]
+_VIS_MASK_TOKEN: Rule = (r'vis_mask_token',
+                         lambda m: 'backbone.vis_mask_token')
+# SimMIM (models_simmim_swin.py / models_simmim_pvt.py): the encoder's
+# mask token and a linear pixel decoder (-> SimMIMLinearDecoder's conv)
+_SIMMIM: List[Rule] = [
+    (r'mask_token', lambda m: 'backbone.mask_token'),
+    (rf'decoder_pred\.{_PARAM}', lambda m: f'neck.decoder.0.{m[1]}'),
+]
+_UMMAE_SWIN_RULES = _compile(_SWIN_ENCODER + [_VIS_MASK_TOKEN]
+                             + _decoder_and_head_rules())
+_UMMAE_PVT_RULES = _compile(_PVT_ENCODER + [_VIS_MASK_TOKEN]
+                            + _decoder_and_head_rules())
+_SIMMIM_SWIN_RULES = _compile(_SWIN_ENCODER + _SIMMIM)
+_SIMMIM_PVT_RULES = _compile(_PVT_ENCODER + _SIMMIM)
 
 
 def _convert(state_dict: Dict, rules, source: str, name: str,
@@ -232,3 +248,78 @@ def convert_official_ummae_pvt(state_dict: Dict,
     """
     return _convert_ummae(state_dict, _UMMAE_PVT_RULES, source,
                           'UM-MAE PVT')
+
+
+def _convert_simmim(state_dict: Dict, rules, source: str,
+                    name: str) -> OrderedDict:
+    """UM-MAE's SimMIM layouts. The mask token ``(1, 1, C)`` becomes
+    ``(1, C)``; the decoder, a linear layer to ``4 * p * p * 3`` values
+    per stage-4 token whose pixel shuffle by 2 gives one ``p * p * 3``
+    patch vector (row, column, channel) per ``p``-pixel patch, becomes the
+    1 x 1 conv of ``SimMIMLinearDecoder(encoder_stride=2 * p)``, whose
+    pixel shuffle orders its ``(2p)^2 * 3`` channels as (channel, row,
+    column) of the ``2p x 2p`` pixels under the token."""
+    out = _convert(state_dict, rules, source, name, 'backbone.blocks.')
+    if 'backbone.mask_token' in out:
+        out['backbone.mask_token'] = out['backbone.mask_token'].reshape(
+            1, -1)
+    for key in ('neck.decoder.0.weight', 'neck.decoder.0.bias'):
+        if key not in out:
+            continue
+        value = out[key]
+        p = int(round((value.shape[0] / 12)**.5))
+        if 12 * p * p != value.shape[0]:
+            raise BackboneKeysError(
+                f'{source}: {key} has {value.shape[0]} outputs, not '
+                f'4 * p * p * 3 for a patch side p')
+        # official output k = (((row * p + col) * 3 + ch) * 2 + i) * 2 + j
+        # for pixel (i * p + row, j * p + col) of channel ch
+        value = value.reshape(p, p, 3, 2, 2, -1).permute(2, 3, 0, 4, 1, 5)
+        value = value.reshape(12 * p * p, -1)
+        out[key] = value[..., None, None] if key.endswith('weight') \
+            else value[:, 0]
+    return out
+
+
+def convert_official_simmim_swin(state_dict: Dict,
+                                 source: str = 'checkpoint') -> OrderedDict:
+    """Rename an official UM-MAE SimMIM Swin state dict to the suite's
+    layout (``SimMIM`` with ``SimMIMCoordSwin`` and
+    ``SimMIMLinearDecoder``).
+
+    Args:
+        state_dict (dict): ``torch.load(path)['model']`` of implus/UM-MAE
+            ``models_simmim_swin.py`` (``simmim_swin_tiny_256``).
+        source (str): Name for error messages.
+
+    Returns:
+        OrderedDict: Tensors under ``backbone.`` and ``neck.``.
+
+    Raises:
+        BackboneKeysError: Keys that are not in the official SimMIM Swin
+            layout are listed (e.g. a UM-MAE checkpoint with its decoder).
+    """
+    return _convert_simmim(state_dict, _SIMMIM_SWIN_RULES, source,
+                           'SimMIM Swin')
+
+
+def convert_official_simmim_pvt(state_dict: Dict,
+                                source: str = 'checkpoint') -> OrderedDict:
+    """Rename an official UM-MAE SimMIM PVT state dict to the suite's
+    layout (``SimMIM`` with ``SimMIMCoordPVT`` and
+    ``SimMIMLinearDecoder``); as :func:`convert_official_simmim_swin`.
+
+    Args:
+        state_dict (dict): ``torch.load(path)['model']`` of implus/UM-MAE
+            ``models_simmim_pvt.py`` (``simmim_pvt_small_256``).
+        source (str): Name for error messages.
+
+    Returns:
+        OrderedDict: Tensors under ``backbone.`` and ``neck.``.
+
+    Raises:
+        BackboneKeysError: Keys that are not in the official SimMIM PVT
+            layout are listed.
+    """
+    return _convert_simmim(state_dict, _SIMMIM_PVT_RULES, source,
+                           'SimMIM PVT')
