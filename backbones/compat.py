@@ -12,7 +12,10 @@ file loader of :class:`mmengine.runner.CheckpointLoader` is replaced by one
 that loads with ``weights_only=True`` and allows exactly the globals listed in
 :data:`MMENGINE_SAFE_GLOBALS`. Anything else (for example a ``__reduce__``
 that would run a shell command) is refused with
-:class:`UnsafeCheckpointError`, which names the file and the global.
+:class:`UnsafeCheckpointError`, which names the file and the global. A file
+that ``torch.save`` did not write (text, JSON, empty, a truncated zip) is
+refused with :class:`NotACheckpointError`, which names the file and what it
+holds instead of torch's ``KeyError`` / ``EOFError`` / miniz messages.
 
 **SciPy >= 1.14** removed ``scipy.interpolate.interp2d``, which mmpretrain
 1.2.0 calls (``resize_relative_position_bias_table``, cubic on a regular
@@ -28,6 +31,7 @@ idempotent.
 import os.path as osp
 import pickle
 import re
+import zipfile
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -59,6 +63,67 @@ HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a global outside the allow-list."""
+
+
+class NotACheckpointError(ValueError):
+    """A file given as a checkpoint is not one that ``torch.save`` wrote."""
+
+    def __init__(self, filename: str, found: str) -> None:
+        super().__init__(f'{filename} is not a PyTorch checkpoint: {found}')
+
+
+# How torch's restricted unpickler names the global it refuses: a module on
+# its block list (os, posix, subprocess, ...) or any other global.
+UNSAFE_GLOBAL = re.compile(
+    r'GLOBAL (\S+) (?:whose module \S+ is blocked|was not an allowed global)')
+# Unpickler complaints that mean "this is not a pickle stream at all".
+NOT_A_PICKLE = ('Unsupported operand', 'String is too long',
+                'magic number', 'pickle data was truncated')
+
+
+def _preview(head: bytes) -> str:
+    """What the first bytes of a file look like, for an error message."""
+    text = head.decode('utf-8', errors='replace').splitlines()[0][:24]
+    if text and text.isprintable() and '\ufffd' not in text:
+        return f'starts with "{text}"'
+    return f'starts with the bytes {head[:8].hex(" ")}'
+
+
+def check_checkpoint_file(filename: str) -> None:
+    """Refuse a file that cannot be a ``torch.save`` checkpoint.
+
+    Only the first bytes (and a zip archive's directory) are read, so this
+    is cheap for a checkpoint of any size.
+
+    Args:
+        filename (str): Path of the file.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        NotACheckpointError: Empty, text, a zip archive that is truncated
+            or has no ``data.pkl``, or anything else that is neither a zip
+            nor a pickle; the message names the file and what it found.
+    """
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    with open(filename, 'rb') as f:
+        head = f.read(64)
+    if not head:
+        raise NotACheckpointError(filename, 'empty file')
+    if head.startswith(b'\x80'):  # a pickle: torch's legacy format
+        return
+    if not head.startswith(b'PK\x03\x04'):
+        raise NotACheckpointError(filename, _preview(head))
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile as err:
+        raise NotACheckpointError(
+            filename, f'zip archive truncated or damaged ({err})') from err
+    if not any(n == 'data.pkl' or n.endswith('/data.pkl') for n in names):
+        raise NotACheckpointError(
+            filename, f'a zip archive without data.pkl (it holds '
+            f'{names[:3]}{" ..." if len(names) > 3 else ""})')
 
 
 def history_buffer_getattr(obj: Any, name: str) -> Callable:
@@ -95,12 +160,13 @@ def safe_torch_load(filename: str,
 
     Raises:
         FileNotFoundError: The file does not exist.
+        NotACheckpointError: The file is not a torch checkpoint, or its data
+            is truncated or corrupt (see :func:`check_checkpoint_file`).
         UnsafeCheckpointError: The file needs a global that is not on the
             allow-list; the message names the file and the global.
     """
     filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    check_checkpoint_file(filename)
     allowed = [*MMENGINE_SAFE_GLOBALS,
                (history_buffer_getattr, 'builtins.getattr')]
     with torch.serialization.safe_globals(allowed):
@@ -108,18 +174,46 @@ def safe_torch_load(filename: str,
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as err:
+            reason = _reason(err)
+            if any(sign in reason for sign in NOT_A_PICKLE):
+                raise NotACheckpointError(
+                    filename, f'corrupt pickle data ({reason})') from err
+            found = UNSAFE_GLOBAL.search(str(err))
+            needs = (f'the global {found.group(1)}, which is not' if found
+                     else 'something that is not')
             raise UnsafeCheckpointError(
-                f'refused to load checkpoint {filename}: it needs a global '
-                'that is not on the allow-list of classes MMEngine stores '
+                f'refused to load checkpoint {filename}: it needs {needs} '
+                'on the allow-list of classes MMEngine stores '
                 '(backbones.compat.MMENGINE_SAFE_GLOBALS). If you trust the '
                 'file, re-save its tensors with torch.save(state_dict). '
-                f'torch said: {_reason(err)}') from err
+                f'torch said: {reason}') from err
+        except EOFError as err:
+            raise NotACheckpointError(
+                filename, 'data truncated (unexpected end of file)') from err
+        except RuntimeError as err:
+            signs = ('PytorchStreamReader', 'inline_container', *NOT_A_PICKLE)
+            if not any(sign in str(err) for sign in signs):
+                raise
+            raise NotACheckpointError(
+                filename, f'data truncated or corrupt ({_first_line(err)})'
+            ) from err
+
+
+def _first_line(err: Exception) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else 'no message'
 
 
 def _reason(err: Exception) -> str:
-    """The unpickler's own sentence out of torch's long message."""
-    found = re.search(r'WeightsUnpickler error:\s*([^\n]+)', str(err))
-    return found.group(1) if found else str(err).splitlines()[0]
+    """The unpickler's own sentence out of torch's long message (the
+    wording differs between torch versions and kinds of refusal)."""
+    message = str(err)
+    for pattern in (r'WeightsUnpickler error:\s*([^\n]*\S[^\n]*)',
+                    r'\n\n+((?:Trying|Unsupported|Can only)[^\n]+)'):
+        found = re.search(pattern, message)
+        if found:
+            return found.group(1).strip()
+    return _first_line(err)
 
 
 def _load_from_local(filename: str, map_location=None) -> Any:

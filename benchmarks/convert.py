@@ -19,12 +19,13 @@ import sys
 
 import torch
 
-from backbones.checkpoint import BackboneKeysError, extract_state_dict
+from backbones.checkpoint import extract_state_dict
 from backbones.compat import safe_torch_load
 from backbones.converters import (convert_official_convmae,
                                   convert_official_mae,
                                   convert_official_ummae_pvt,
                                   convert_official_ummae_swin)
+from benchmarks.errors import cli_main
 
 CONVERTERS = {'mae': convert_official_mae,
               'convmae': convert_official_convmae,
@@ -32,6 +33,7 @@ CONVERTERS = {'mae': convert_official_mae,
               'ummae-pvt': convert_official_ummae_pvt}
 
 
+@cli_main('mimb-convert')
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog='mimb-convert', description=__doc__.split('\n\n')[0])
@@ -42,13 +44,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if osp.abspath(args.src) == osp.abspath(args.dst):
         parser.error('src and dst must differ')
-    try:
-        ckpt = safe_torch_load(args.src, map_location='cpu')
-        state = CONVERTERS[args.format](
-            extract_state_dict(ckpt, args.src), args.src)
-    except (BackboneKeysError, FileNotFoundError) as err:
-        print(f'mimb-convert: error: {err}', file=sys.stderr)
-        return 1
+    ckpt = safe_torch_load(args.src, map_location='cpu')
+    state = CONVERTERS[args.format](
+        extract_state_dict(ckpt, args.src), args.src)
     torch.save({'state_dict': state,
                 'meta': {'converted_from': osp.abspath(args.src),
                          'format': args.format}}, args.dst)

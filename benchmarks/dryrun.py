@@ -59,6 +59,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import pandas as pd
 from mmengine.config import Config
 
+from benchmarks.errors import (EXCEPTION_LINE, MIM_WRAPPER, cli_main,
+                               read_config)
 from benchmarks.pipeline import (STAGES, TEST_STAGES, TINY_DATA, PipelineError,
                                  init_sources, last_checkpoint, read_summary,
                                  relative_config, run_logged, stage_command)
@@ -78,8 +80,6 @@ BATCHNORM = re.compile(r"'type': '(mmpretrain\.|mmseg\.|mmdet\.)?"
 # a failed bf16 run whose last error line matches this is run in fp32
 DTYPE_ERROR = re.compile(
     r'bfloat16|BFloat16|autocast|AmpOptimWrapper|dtype|scalar type', re.I)
-MIM_WRAPPER = 'subprocess.CalledProcessError'
-EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(Error|Exception)|Killed)\b')
 # not shrinking: each iteration's loss and time in vis_data/scalars.json
 LOGGING = {'default_hooks.logger.interval': 1, 'log_processor.window_size': 1}
 COLUMNS = ('pretrain', 'stage', 'config', 'status', 'error', 'batch',
@@ -325,7 +325,7 @@ class DryRun:
         """(pretraining config, stage, stage config) of every run."""
         runs = []
         for config in self.args.configs:
-            cfg = Config.fromfile(config)
+            cfg = read_config(config)
             downstream = cfg.get('mimb_downstream') or {}
             self.sources[config] = init_sources(cfg, list(STAGES))
             for stage in (s for s in STAGES if s in self.args.stages):
@@ -576,18 +576,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+@cli_main('mimb-dryrun', DryRunError, PipelineError)
 def main(argv=None) -> int:
     args = parse_args(argv)
     print(f'[dryrun] {len(args.configs)} pretraining configs, stages '
           f'{" ".join(args.stages)}; {args.iters} iterations at batch '
           f'{args.batch_size} per process, launcher {args.launcher}')
-    try:
-        ensure_tiny_data(args.data_root)
-        dry = DryRun(args)
-        table = dry.run()
-    except (DryRunError, PipelineError) as err:
-        print(f'mimb-dryrun: error: {err}', file=sys.stderr)
-        return 1
+    ensure_tiny_data(args.data_root)
+    dry = DryRun(args)
+    table = dry.run()
     print(table.fillna('').to_markdown(index=False, floatfmt='.4g'))
     print('[dryrun] table: ' + ', '.join(dry.write()))
     failed = table[table.status == 'error']

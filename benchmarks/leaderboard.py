@@ -17,7 +17,9 @@ mean, with ``<metric>_std`` and the seed count; the published numbers of
 ``results/published.csv`` are added as rows marked ``published``, and
 ``<metric>_vs_published`` gives measured minus published where both exist;
 ``reconstruction`` is the pretraining run's picture (``mimb-recon``),
-linked from the HTML with a thumbnail. Every file is replaced atomically.
+linked from the HTML with a thumbnail; ``metrics_missing`` names the
+metrics of stages that finished without them, whose cells read ``missing``.
+The files are replaced together: a failure leaves the previous set.
 ``leaderboard_budget.{csv,md}`` compares the methods at equal pretraining
 device-hours (:func:`matched_budget`).
 
@@ -29,6 +31,7 @@ import glob
 import html
 import io
 import json
+import os
 import os.path as osp
 import sys
 import urllib.parse
@@ -40,6 +43,9 @@ from PIL import Image
 
 from backbones.fileio import atomic_write_text
 from backbones.reconstruction import RECON_FILE
+from benchmarks.atomic import file_set
+from benchmarks.errors import cli_main
+from benchmarks.summary_checks import SummaryValues, stage_metrics_missing
 
 PIPELINE_SUMMARY = 'pipeline_summary.json'
 PUBLISHED = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
@@ -62,6 +68,14 @@ COST = ['pretrain_device_hours', 'pretrain_images_per_s',
 DENSE_STAGES = ('det', 'seg')
 PRETRAIN_DIR = 'pretrain'  # the pipeline's folder of the pretraining stage
 THUMBNAIL = (240, 96)  # largest thumbnail of a reconstruction in the HTML
+# the cell of a metric whose stage finished without it
+MISSING = 'missing'
+# every file write_leaderboard can write, in the order it lists them
+OUTPUT_FILES = ('leaderboard_runs.csv', 'leaderboard.csv', 'leaderboard.md',
+                'leaderboard_budget.csv', 'leaderboard_budget.md',
+                'leaderboard.html',
+                *(f'plot_{m}_vs_cost.png' for m in METRICS),
+                'plot_pretrain_loss.png')
 
 
 def find_summaries(roots: Iterable[str]) -> List[str]:
@@ -77,49 +91,91 @@ def find_summaries(roots: Iterable[str]) -> List[str]:
     return sorted(found)
 
 
-def dense_init(summary: dict) -> Optional[str]:
+def dense_init(summary: dict,
+               values: Optional[SummaryValues] = None) -> Optional[str]:
     """The stage whose encoder the dense stages started from.
 
     Read from the summary's ``init_from`` (stage -> source stage, as
     ``benchmarks.pipeline.init_sources``). One source for every dense
     stage run gives its name, different ones ``det=...,seg=...``; None
     without the record or without a dense stage.
+
+    Args:
+        summary (dict): A pipeline summary.
+        values (SummaryValues, optional): Checks and reports the types.
+            Defaults to None (the summary is trusted).
     """
-    sources = summary.get('init_from') or {}
-    used = {s: sources[s] for s in DENSE_STAGES if s in sources}
+    sources = (values.section(summary, 'init_from', 'init_from') if values
+               else summary.get('init_from') or {})
+    used = {s: values.text(sources, s, f'init_from.{s}') if values else
+            sources[s] for s in DENSE_STAGES if s in sources}
+    used = {s: v for s, v in used.items() if v is not None}
     if len(set(used.values())) == 1:
         return next(iter(used.values()))
     return ','.join(f'{s}={v}' for s, v in used.items()) or None
 
 
-def summary_to_row(summary: dict, path: str) -> dict:
-    """Flatten one pipeline summary into a leaderboard row."""
-    stages = summary.get('stages') or {}
-    pre = stages.get('pretrain') or {}
-    cost = pre.get('cost') or {}
-    prov = pre.get('provenance') or {}
-    row = {k: summary.get(k) for k in KEY}
+def summary_to_row(summary: dict, path: str, warn=print) -> dict:
+    """Flatten one pipeline summary into a leaderboard row.
+
+    Every value is checked (:class:`SummaryValues`): one of the wrong type
+    or out of range is reported through ``warn`` with the path and key,
+    and left empty. ``metrics_missing`` names the metric columns of stages
+    that finished without them (COCO's -1, 'no objects', counts as
+    missing).
+
+    Raises:
+        UnusableSummary: The run's method, backbone, schedule, seed or
+            smoke flag is unusable.
+    """
+    values = SummaryValues(path, warn)
+    stages = values.section(summary, 'stages', 'stages')
+    stage = {s: values.section(stages, s, f'stages.{s}') for s in stages}
+    pre = stage.get('pretrain') or {}
+    cost = values.section(pre, 'cost', 'stages.pretrain.cost')
+    prov = values.section(pre, 'provenance', 'stages.pretrain.provenance')
+    row = values.identity(summary)
+
+    def cost_value(key: str, low: float = 0.0) -> Optional[float]:
+        return values.number(cost, key, f'stages.pretrain.cost.{key}', low)
+
     row.update(
         source='measured',
-        smoke=bool(summary.get('smoke')),
-        dense_init=dense_init(summary),
+        dense_init=dense_init(summary, values),
         variant=summary.get('variant'),
-        device=cost.get('device_name') or cost.get('device'),
-        num_devices=cost.get('num_devices'),
-        pretrain_device_hours=cost.get('device_hours'),
-        pretrain_images_per_s=cost.get('images_per_s'),
-        pretrain_peak_memory_mb=cost.get('peak_memory_mb'),
-        pretrain_epochs=cost.get('epochs'),
-        pretrain_loss_curve=json.dumps(pre.get('loss_curve') or []),
+        device=(values.text(cost, 'device_name',
+                            'stages.pretrain.cost.device_name') or
+                values.text(cost, 'device', 'stages.pretrain.cost.device')),
+        num_devices=cost_value('num_devices', 1),
+        pretrain_device_hours=cost_value('device_hours'),
+        pretrain_images_per_s=cost_value('images_per_s'),
+        pretrain_peak_memory_mb=cost_value('peak_memory_mb'),
+        pretrain_epochs=cost_value('epochs'),
+        pretrain_loss_curve=json.dumps(values.loss_curve(
+            pre, 'loss_curve', 'stages.pretrain.loss_curve')),
     )
-    for column, (stage, metric, factor) in METRICS.items():
-        value = ((stages.get(stage) or {}).get('metrics') or {}).get(metric)
+    missing = []
+    for column, (name, metric, factor) in METRICS.items():
+        where = f'stages.{name}.metrics[{metric!r}]'
+        metrics = values.section(stage.get(name) or {}, 'metrics',
+                                 f'stages.{name}.metrics')
+        if factor == 100 and metrics.get(metric) == -1:  # COCO: no objects
+            value = None
+        else:
+            value = values.number(metrics, metric, where, 0, 100 / factor)
         row[column] = None if value is None else value * factor
-    versions = prov.get('versions') or {}
+        if value is None and (
+                metrics.get(metric) == -1 or
+                stage_metrics_missing(stage.get(name)) is not None):
+            missing.append(column)
+    row['metrics_missing'] = ','.join(missing) or None
+    versions = values.section(prov, 'versions',
+                              'stages.pretrain.provenance.versions')
     row.update(
         config=prov.get('config') or summary.get('pretrain_config'),
         config_sha256=prov.get('config_sha256'),
-        git_commit=prov.get('git_commit'),
+        git_commit=values.text(prov, 'git_commit',
+                               'stages.pretrain.provenance.git_commit'),
         git_dirty=prov.get('git_dirty'),
         versions=' '.join(f'{k}={v}' for k, v in sorted(versions.items())
                           if v),
@@ -139,8 +195,10 @@ def build_leaderboard(roots: Iterable[str],
                       warn=print) -> pd.DataFrame:
     """Read every summary below ``roots`` into one table.
 
-    A summary that is missing fields, half-written or not JSON is reported
-    through ``warn`` with its path and skipped; the other rows stay.
+    A summary that is half-written, not JSON or without a usable identity
+    is reported through ``warn`` with its path and skipped; a value of the
+    wrong type or out of range is reported with its key and dropped; the
+    other rows and values stay.
     """
     rows = []
     for path in find_summaries(roots):
@@ -149,15 +207,16 @@ def build_leaderboard(roots: Iterable[str],
                 summary = json.load(f)
             if not isinstance(summary, dict):
                 raise ValueError('not a JSON object')
-            rows.append(summary_to_row(summary, path))
-        except (OSError, ValueError, AttributeError, TypeError) as err:
+            rows.append(summary_to_row(summary, path, warn))
+        except (OSError, ValueError) as err:
             warn(f'mimb-leaderboard: skipped {path}: {err}',
                  file=sys.stderr)
     columns = KEY + ['source', 'smoke', 'dense_init', 'variant', 'device',
                      'num_devices',
                      'pretrain_device_hours', 'pretrain_images_per_s',
                      'pretrain_peak_memory_mb', 'pretrain_epochs',
-                     'pretrain_loss_curve', *METRICS, 'config',
+                     'pretrain_loss_curve', *METRICS, 'metrics_missing',
+                     'config',
                      'config_sha256', 'git_commit', 'git_dirty', 'versions',
                      'date', 'summary', 'reconstruction']
     table = pd.DataFrame(rows, columns=columns)
@@ -196,7 +255,8 @@ def aggregate(runs: pd.DataFrame,
     stds = group[list(METRICS)].std().add_suffix('_std')
     table = table.join(stds).join(group.size().rename('seeds'))
     last = group[['device', 'git_commit', 'date', 'reconstruction']].last()
-    table = table.join(last).reset_index()
+    missing = group['metrics_missing'].agg(_union).rename('metrics_missing')
+    table = table.join(last).join(missing).reset_index()
     table['source'] = 'measured'
     if published is not None and len(published):
         for metric in METRICS:
@@ -208,6 +268,12 @@ def aggregate(runs: pd.DataFrame,
         table = pd.concat([table, published], ignore_index=True)
     return table.sort_values(SETTING + ['source'],
                              kind='stable').reset_index(drop=True)
+
+
+def _union(names: pd.Series) -> Optional[str]:
+    """The comma-separated names of any seed of a setting, once each."""
+    found = {n for text in names.dropna() for n in text.split(',')}
+    return ','.join(sorted(found)) or None
 
 
 def select(table: pd.DataFrame, source: Optional[str] = None,
@@ -259,10 +325,14 @@ def matched_budget(table: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def _cell(row, metric: str) -> str:
     value = row.get(metric)
+    missing = row.get('metrics_missing')
+    missing = missing.split(',') if isinstance(missing, str) else []
     if value is None or pd.isna(value):
-        return ''
+        return MISSING if metric in missing else ''
     std = row.get(f'{metric}_std')
     text = f'{value:.4g}'
+    if metric in missing:
+        text += f' ({MISSING} in some seeds)'
     if std is not None and not pd.isna(std):
         text += f' ± {std:.2g}'
     delta = row.get(f'{metric}_vs_published')
@@ -372,25 +442,36 @@ def write_leaderboard(runs: pd.DataFrame, out_dir: str,
                       **filters) -> List[str]:
     """Per-run CSV; the aggregated table (after :func:`select` with
     ``filters``) as CSV, Markdown and HTML; the plots (metric vs cost per
-    task, pretraining loss curves) as PNG, also embedded in the HTML."""
+    task, pretraining loss curves) as PNG, also embedded in the HTML.
+
+    The set is built in a temporary folder and then moved into ``out_dir``
+    (:func:`benchmarks.atomic.file_set`): if anything fails, the previous
+    set stays whole; files of an earlier set that this one does not have
+    (a plot without points now) are removed.
+
+    Returns:
+        list[str]: The paths written under ``out_dir``.
+    """
     from benchmarks.plots import plot_loss_curves, plot_metrics_vs_cost
-    runs_csv = osp.join(out_dir, 'leaderboard_runs.csv')
-    atomic_write_text(runs_csv, runs.to_csv(index=False))
-    table = select(aggregate(runs, load_published(published)
-                             if published else None), **filters)
-    paths = write_tables(table, out_dir)
-    budget = pd.concat([matched_budget(table, m).assign(metric=m)
-                        for m in METRICS], ignore_index=True)
-    paths += write_tables(
-        budget, out_dir, 'leaderboard_budget',
-        budget.to_markdown(index=False, floatfmt='.4g') + '\n')
-    plots = plot_metrics_vs_cost(table, list(METRICS), out_dir)
-    plots += plot_loss_curves(runs, out_dir)
-    page = osp.join(out_dir, 'leaderboard.html')
-    atomic_write_text(page, to_html(table, plots, out_dir))
-    return [runs_csv, *paths, page, *plots]
+    with file_set(out_dir, OUTPUT_FILES) as build:
+        atomic_write_text(osp.join(build, 'leaderboard_runs.csv'),
+                          runs.to_csv(index=False))
+        table = select(aggregate(runs, load_published(published)
+                                 if published else None), **filters)
+        write_tables(table, build)
+        budget = pd.concat([matched_budget(table, m).assign(metric=m)
+                            for m in METRICS], ignore_index=True)
+        write_tables(budget, build, 'leaderboard_budget',
+                     budget.to_markdown(index=False, floatfmt='.4g') + '\n')
+        plots = plot_metrics_vs_cost(table, list(METRICS), build)
+        plots += plot_loss_curves(runs, build)
+        atomic_write_text(osp.join(build, 'leaderboard.html'),
+                          to_html(table, plots, out_dir))
+        names = sorted(os.listdir(build), key=OUTPUT_FILES.index)
+    return [osp.join(out_dir, name) for name in names]
 
 
+@cli_main('mimb-leaderboard', code=2)
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog='mimb-leaderboard', description=__doc__.split('\n\n')[0])
@@ -408,13 +489,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--sort', help='column to sort by, descending')
     args = parser.parse_args(argv)
     runs = build_leaderboard(args.runs)
-    try:
-        paths = write_leaderboard(runs, args.out, args.published,
-                                  source=args.source, family=args.family,
-                                  task=args.task, sort=args.sort)
-    except ValueError as err:
-        print(f'mimb-leaderboard: error: {err}', file=sys.stderr)
-        return 2
+    paths = write_leaderboard(runs, args.out, args.published,
+                              source=args.source, family=args.family,
+                              task=args.task, sort=args.sort)
     print(f'mimb-leaderboard: {len(runs)} runs -> ' + ', '.join(paths))
     return 0
 

@@ -24,8 +24,8 @@ import sys
 from types import SimpleNamespace
 
 import pandas as pd
-from mmengine.config import Config
 
+from benchmarks.errors import cli_main, read_config
 from benchmarks.leaderboard import write_tables
 from benchmarks.pipeline import (PipelineError, last_checkpoint,
                                  parse_config_name, read_summary,
@@ -53,7 +53,7 @@ def schedule_options(epochs: int, warmup: int) -> list:
 def run_case(config: str, mode: str, epochs: int, args, root: str,
              extra=()) -> dict:
     """Pretrain ``config`` for ``epochs``, then kNN and linear probe."""
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     name = parse_config_name(config)['method']
     work = osp.join(root, f'{name}_{mode}')
     opts = SimpleNamespace(launcher='none', seed=args.seed, gpus=1,
@@ -80,6 +80,7 @@ def run_case(config: str, mode: str, epochs: int, args, root: str,
     return row
 
 
+@cli_main('mimb-matched-budget', PipelineError)
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog='mimb-matched-budget', description=__doc__.split('\n\n')[0],
@@ -97,19 +98,15 @@ def main(argv=None) -> int:
         parser.error('--budget-seconds must be > 0 and --epochs >= 2')
     root = osp.abspath(args.work_dir)
     rows = []
-    try:
-        for config in args.configs:
-            rows.append(run_case(osp.abspath(config), 'epochs', args.epochs,
-                                 args, root))
-        for config, done in zip(args.configs, list(rows)):
-            per_epoch = done['pretrain_s'] / done['epochs']
-            epochs = max(2, int(args.budget_seconds // per_epoch))
-            cap = [f'mimb_time_budget_s={1.25 * args.budget_seconds}']
-            rows.append(run_case(osp.abspath(config), 'time', epochs, args,
-                                 root, cap))
-    except PipelineError as err:
-        print(f'mimb-matched-budget: error: {err}', file=sys.stderr)
-        return 1
+    for config in args.configs:
+        rows.append(run_case(osp.abspath(config), 'epochs', args.epochs,
+                             args, root))
+    for config, done in zip(args.configs, list(rows)):
+        per_epoch = done['pretrain_s'] / done['epochs']
+        epochs = max(2, int(args.budget_seconds // per_epoch))
+        cap = [f'mimb_time_budget_s={1.25 * args.budget_seconds}']
+        rows.append(run_case(osp.abspath(config), 'time', epochs, args,
+                             root, cap))
     table = pd.DataFrame(rows)
     markdown = table.to_markdown(index=False, floatfmt='.4g') + '\n'
     print(markdown, end='')

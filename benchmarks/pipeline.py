@@ -35,6 +35,7 @@ it, and a failing stage does not stop the others: every failure is reported
 at the end and the exit code is 1.
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -44,16 +45,20 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Dict, List, Optional
+from typing import Deque, Dict, List, Optional
 
 from mmengine.config import Config
 
+from backbones.compat import check_checkpoint_file
 from backbones.fileio import atomic_write_json
 from backbones.hooks import SUMMARY_FILE
 from backbones.reconstruction import RECON_FILE
+from benchmarks.errors import cli_main, exception_lines, read_config
 from benchmarks.leaderboard import (PIPELINE_SUMMARY, build_leaderboard,
                                     write_leaderboard)
+from benchmarks.summary_checks import stage_metrics_missing
 
 STAGES = ('pretrain', 'finetune', 'linear', 'knn', 'det', 'seg')
 TEST_STAGES = ('knn', )
@@ -61,6 +66,7 @@ PACKAGE = dict(det='mmdet', seg='mmseg')  # the others: mmpretrain
 # stages whose config takes the pretrained encoder through init_cfg
 INIT_STAGES = ('finetune', 'linear', 'det', 'seg')
 TINY_DATA = osp.join('data', 'tiny')
+OUTPUT_KEPT = 400  # lines of a stage's output searched for its exception
 TENSORBOARD_CONFIG = '''# mimb-pipeline --tensorboard: {config} + TensorBoard
 _base_ = [{config!r}]
 visualizer = dict(vis_backends=[
@@ -178,15 +184,19 @@ def stage_command(stage: str, config: str, work_dir: str,
 def run_logged(cmd: List[str], log_path: str, stage: str) -> float:
     """Run ``cmd``, echo its output with a stage prefix, save it to a log.
 
+    On failure the tool's own exception (not mim's ``CalledProcessError``
+    around it, see :func:`benchmarks.errors.exception_lines`) is appended
+    to this log and to the MMEngine log the run wrote in the log's folder.
+
     Returns:
         float: Wall time in seconds.
 
     Raises:
-        PipelineError: Non-zero exit; the message gives the log and the
-            last lines of output.
+        PipelineError: Non-zero exit; the message gives the log and ends
+            with the exception (or the last lines of output).
     """
-    start = time.perf_counter()
-    tail: List[str] = []
+    start, started_at = time.perf_counter(), time.time()
+    tail: Deque[str] = deque(maxlen=OUTPUT_KEPT)
     os.makedirs(osp.dirname(log_path), exist_ok=True)
     with open(log_path, 'w') as log:
         log.write('$ ' + shlex.join(cmd) + '\n')
@@ -196,13 +206,27 @@ def run_logged(cmd: List[str], log_path: str, stage: str) -> float:
         for line in proc.stdout:
             log.write(line)
             print(f'[{stage}] {line}', end='', flush=True)
-            tail = (tail + [line])[-15:]
+            tail.append(line)
         code = proc.wait()
     if code != 0:
-        raise PipelineError(
-            f'stage {stage} failed with exit code {code}; full log: '
-            f'{log_path}\n' + ''.join(tail))
+        error = '\n'.join(exception_lines(tail) or
+                          [line.rstrip('\n') for line in tail][-15:])
+        note = f'stage {stage} failed with exit code {code}:\n{error}\n'
+        for path in [log_path, *mmengine_logs(osp.dirname(log_path),
+                                              started_at)]:
+            with open(path, 'a') as log:
+                log.write(f'[mimb-pipeline] {note}')
+        raise PipelineError(f'stage {stage} failed with exit code {code}; '
+                            f'full log: {log_path}\n{error}')
     return time.perf_counter() - start
+
+
+def mmengine_logs(work_dir: str, since: float) -> List[str]:
+    """The ``<timestamp>/<timestamp>.log`` files MMEngine's runner wrote in
+    ``work_dir`` since the time ``since`` (seconds since the epoch)."""
+    return sorted(p for p in glob.glob(osp.join(work_dir, '*', '*.log'))
+                  if osp.basename(p)[:-4] == osp.basename(osp.dirname(p))
+                  and osp.getmtime(p) >= since - 1)
 
 
 def last_checkpoint(work_dir: str) -> str:
@@ -344,11 +368,13 @@ def run_pipeline(args) -> dict:
     config = osp.abspath(args.config)
     if not osp.isfile(config):
         raise PipelineError(f'config {args.config} does not exist')
-    cfg = Config.fromfile(config)
+    if args.checkpoint:
+        check_checkpoint_file(args.checkpoint)
+    cfg = read_config(config)
     if args.smoke:
         if cfg.get('mimb_smoke'):
             config = relative_config(config, cfg.mimb_smoke)
-            cfg = Config.fromfile(config)
+            cfg = read_config(config)
         from benchmarks.tiny_data import generate
         if not osp.isdir(osp.join(TINY_DATA, 'imagenet')):
             print(f'[data] generating the tiny data sets in {TINY_DATA}')
@@ -443,18 +469,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+@cli_main('mimb-pipeline', PipelineError)
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        summary = run_pipeline(args)
-    except PipelineError as err:
-        print(f'mimb-pipeline: error: {err}', file=sys.stderr)
-        return 1
+    summary = run_pipeline(args)
     runs = build_leaderboard([args.runs_root, summary['work_dir']])
     paths = write_leaderboard(runs, args.results)
     print(f'[pipeline] summary: '
           f"{osp.join(summary['work_dir'], PIPELINE_SUMMARY)}")
     print('[pipeline] leaderboard: ' + ', '.join(paths))
+    for stage, done in summary['stages'].items():
+        missing = stage_metrics_missing(done)  # pretraining evaluates none
+        if missing is not None and stage != 'pretrain':
+            names = f' ({", ".join(missing)})' if missing else ''
+            print(f'mimb-pipeline: warning: stage {stage} finished without '
+                  f'metrics{names}; the leaderboard shows them as missing',
+                  file=sys.stderr)
     for stage, message in summary['failed'].items():
         print(f'mimb-pipeline: error: {message}', file=sys.stderr)
     return 1 if summary['failed'] else 0

@@ -28,6 +28,7 @@ from mmpretrain.registry import DATASETS, MODELS
 import backbones  # noqa: F401 (registers the suite, safe loading)
 from backbones.fileio import atomic_write_bytes
 from backbones.reconstruction import RECON_FILE, reconstruction_png
+from benchmarks.errors import cli_main, read_config
 
 
 class ReconError(RuntimeError):
@@ -118,10 +119,7 @@ def draw(config: str, checkpoint: str, out: str, num_images: int = 4,
          seed: int = 0, with_pred: bool = False,
          cfg_options: Optional[dict] = None) -> Tuple[str, int]:
     """Write the picture of ``checkpoint``; returns its path and size."""
-    try:
-        cfg = Config.fromfile(config)
-    except Exception as err:
-        raise ReconError(f'cannot read config {config}: {err}') from err
+    cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if not cfg.get('model') or not cfg.get('train_dataloader'):
@@ -168,15 +166,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+@cli_main('mimb-recon', ReconError, TypeError)
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        out, size = draw(args.config, args.checkpoint, args.out,
-                         args.num_images, args.seed, args.with_pred,
-                         args.cfg_options)
-    except (ReconError, TypeError, ValueError) as err:
-        print(f'mimb-recon: error: {err}', file=sys.stderr)
-        return 1
+    out, size = draw(args.config, args.checkpoint, args.out,
+                     args.num_images, args.seed, args.with_pred,
+                     args.cfg_options)
     print(f'mimb-recon: {out} ({size} bytes)')
     return 0
 

@@ -26,9 +26,11 @@ from types import SimpleNamespace
 
 import pandas as pd
 
+from benchmarks.errors import cli_main
 from benchmarks.leaderboard import write_tables
-from benchmarks.pipeline import (TINY_DATA, free_port, last_checkpoint,
-                                 read_summary, run_logged, stage_command)
+from benchmarks.pipeline import (TINY_DATA, PipelineError, free_port,
+                                 last_checkpoint, read_summary, run_logged,
+                                 stage_command)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMOKE_MAE = osp.join(REPO, 'configs', 'mae',
@@ -107,6 +109,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+@cli_main('mimb-scaling-bench', PipelineError)
 def main(argv=None) -> int:
     args = parse_args(argv)
     if not osp.isdir(osp.join(TINY_DATA, 'imagenet')):

@@ -30,6 +30,8 @@ import pandas as pd
 import torch
 from mmengine.config import DictAction
 
+from benchmarks.errors import cli_main
+
 
 def matmul_peak_flops(device: str, n: int = 2048,
                       seconds: float = 1.0) -> float:
@@ -212,6 +214,7 @@ def compare(cases: List[tuple], batch_size: int, img_size: Optional[int],
     return table
 
 
+@cli_main('mimb-step-bench')
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog='mimb-step-bench', description=__doc__.split('\n\n')[0],
@@ -238,6 +241,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.steps < 1:
         parser.error('--batch-size and --steps must be >= 1')
+    for config in filter(None, (args.config, args.baseline)):
+        if not osp.isfile(config):
+            parser.error(f'config {config} does not exist')
     cases = [('candidate', args.config, args.options)]
     if args.baseline or args.baseline_options:
         cases.append(('baseline', args.baseline or args.config,

@@ -35,6 +35,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
+from benchmarks.errors import cli_main
+
 SHAPES = ('circle', 'square', 'triangle', 'diamond', 'cross', 'star',
           'hexagon', 'bar')
 # The first ImageNet-1k synsets, so folder names are real wnids.
@@ -324,6 +326,7 @@ def generate(out: str, seed: int = 0, num_classes: int = 8,
     return counts
 
 
+@cli_main('mimb-data', code=2)
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog='mimb-data', description=__doc__.split('\n\n')[0],
@@ -340,14 +343,10 @@ def main(argv=None) -> int:
     parser.add_argument('--only', nargs='+', default=['imagenet', 'coco',
                                                       'ade20k'])
     args = parser.parse_args(argv)
-    try:
-        counts = generate(
-            args.out, args.seed, args.num_classes, args.train_per_class,
-            args.val_per_class, args.imagenet_size, args.dense_train,
-            args.dense_val, args.dense_size, only=args.only)
-    except ValueError as err:
-        print(f'mimb-data: error: {err}', file=sys.stderr)
-        return 2
+    counts = generate(
+        args.out, args.seed, args.num_classes, args.train_per_class,
+        args.val_per_class, args.imagenet_size, args.dense_train,
+        args.dense_val, args.dense_size, only=args.only)
     print(f'mimb-data: wrote {counts} under {osp.abspath(args.out)}')
     return 0
 
