@@ -63,6 +63,8 @@ KEY = ['method', 'backbone', 'schedule', 'seed']
 TASKS = {'cls': ['ft_top1', 'linear_top1', 'knn_top1'],
          'det': ['coco_box_ap', 'coco_mask_ap'], 'seg': ['ade20k_miou']}
 SETTING = ['method', 'backbone', 'schedule']
+# published pretraining costs: device-hours where the device count is known
+PUBLISHED_COST = ['pretrain_device_hours', 'pretrain_wall_hours']
 COST = ['pretrain_device_hours', 'pretrain_images_per_s',
         'pretrain_peak_memory_mb']
 DENSE_STAGES = ('det', 'seg')
@@ -224,18 +226,31 @@ def build_leaderboard(roots: Iterable[str],
 
 
 def load_published(path: str = PUBLISHED) -> pd.DataFrame:
-    """Published numbers (long CSV) as one wide row per setting."""
-    long = pd.read_csv(path)
-    unknown = set(long.metric) - set(METRICS) - {'pretrain_hours'}
+    """Published numbers (long CSV) as one wide row per setting.
+
+    Columns: method, backbone, schedule, variant (empty for the published
+    recipe this suite's protocol follows, e.g. ViTDet's Mask R-CNN for
+    MAE; named otherwise), metric, value, source. Besides the
+    :data:`METRICS`, ``pretrain_device_hours`` (hours x devices, where the
+    source gives the device count; the device type is in the source) and
+    ``pretrain_wall_hours`` (where it does not) are published costs.
+    """
+    long = pd.read_csv(path, keep_default_na=False, dtype={'value': float})
+    if 'variant' not in long:
+        long['variant'] = ''
+    known = set(METRICS) | set(PUBLISHED_COST)
+    unknown = set(long.metric) - known
     if unknown:
         raise ValueError(f'{path}: unknown metrics {sorted(unknown)}; '
-                         f'expected {sorted(METRICS)} or pretrain_hours')
-    wide = long.pivot_table(index=SETTING, columns='metric', values='value',
+                         f'expected one of {sorted(known)}')
+    index = SETTING + ['variant']
+    wide = long.pivot_table(index=index, columns='metric', values='value',
                             aggfunc='first').reset_index()
-    sources = long.groupby(SETTING)['source'].agg(
+    sources = long.groupby(index)['source'].agg(
         lambda s: '; '.join(sorted(set(s)))).reset_index()
-    wide = wide.merge(sources, on=SETTING).rename(
+    wide = wide.merge(sources, on=index).rename(
         columns={'source': 'published_source'})
+    wide['variant'] = wide['variant'].replace('', None)
     wide['source'] = 'published'
     return wide
 
@@ -262,12 +277,22 @@ def aggregate(runs: pd.DataFrame,
         for metric in METRICS:
             if metric not in published:
                 continue
-            ref = published.set_index(SETTING)[metric]
-            table[f'{metric}_vs_published'] = table[metric] - pd.Series(
-                list(zip(*[table[c] for c in SETTING]))).map(ref).values
+            ref = {_published_key(row): row[metric]
+                   for _, row in published.iterrows()
+                   if pd.notna(row[metric])}
+            table[f'{metric}_vs_published'] = table[metric] - [
+                ref.get(_published_key(row), np.nan)
+                for _, row in table.iterrows()]
         table = pd.concat([table, published], ignore_index=True)
     return table.sort_values(SETTING + ['source'],
                              kind='stable').reset_index(drop=True)
+
+
+def _published_key(row: pd.Series) -> tuple:
+    """(method, backbone, schedule, variant or '') of a table row."""
+    variant = row.get('variant')
+    return (*(row[c] for c in SETTING),
+            variant if isinstance(variant, str) else '')
 
 
 def _union(names: pd.Series) -> Optional[str]:
@@ -350,7 +375,7 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
             text = row.get(col)
             out[col] = text if isinstance(text, str) else ''
         out['seeds'] = '' if pd.isna(row.get('seeds')) else int(row['seeds'])
-        for col in ('device', *COST, 'pretrain_hours'):
+        for col in ('device', *COST, 'pretrain_wall_hours'):
             value = row.get(col)
             out[col] = '' if value is None or pd.isna(value) else value
         out.update({m: _cell(row, m) for m in METRICS})

@@ -2,7 +2,9 @@
 
 * ``plot_<metric>_vs_cost.png``: a downstream metric against pretraining
   cost, one series per method; measured rows are filled markers at their
-  device-hours, published rows hollow markers at their published hours.
+  device-hours, published rows hollow markers at their published
+  device-hours, or in a separate panel at their wall hours where the
+  source gives no device count.
 * ``plot_pretrain_loss.png``: the per-epoch pretraining loss of every
   setting (method, backbone, schedule), averaged over its seeds.
 """
@@ -32,37 +34,57 @@ def _save(fig, path: str) -> str:
 
 def plot_metrics_vs_cost(table: pd.DataFrame, metrics: List[str],
                          out_dir: str) -> List[str]:
-    """One PNG per metric that has at least one point with a cost."""
+    """One PNG per metric that has at least one point with a cost.
+
+    Device-hours (measured, and published where the source gives the
+    device count) and published wall hours (no device count) are
+    different units, so the latter get a panel of their own.
+    """
     os.makedirs(out_dir, exist_ok=True)
-    cost = table.get('pretrain_device_hours', pd.Series(dtype=float))
-    if 'pretrain_hours' in table:
-        cost = cost.fillna(table['pretrain_hours'])
+    axes_of = [('pretrain_device_hours', 'pretraining device-hours'),
+               ('pretrain_wall_hours',
+                'published wall hours (device count not given)')]
     paths = []
     for metric in metrics:
-        points = table.assign(cost=cost)[['method', 'source', 'cost',
-                                          metric]].dropna()
-        if points.empty:
+        panels = []
+        for col, label in axes_of:
+            if col in table and metric in table:
+                points = table[['method', 'source', col, metric]].dropna()
+                if len(points):
+                    panels.append((points.rename(columns={col: 'cost'}),
+                                   label))
+        if not panels:
             continue
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for i, (method, rows) in enumerate(points.groupby('method')):
-            color = f'C{i % 10}'
-            for source, marker in (('measured', 'o'), ('published', 's')):
-                part = rows[rows.source == source]
-                if len(part):
-                    ax.scatter(part.cost, part[metric], color=color,
-                               marker=marker, s=50,
-                               facecolors=color if source == 'measured'
-                               else 'none',
-                               label=f'{method} ({source})')
-        ax.set_xscale('log')
-        ax.set_xlabel('pretraining cost (device-hours; published: hours)')
-        ax.set_ylabel(metric)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
+        fig, axes = plt.subplots(1, len(panels), squeeze=False,
+                                 figsize=(6 * len(panels), 4))
+        methods = sorted(set(table.method.dropna()))
+        for ax, (points, label) in zip(axes[0], panels):
+            _scatter(ax, points, metric, methods)
+            ax.set_xlabel(label)
         fig.tight_layout()
         paths.append(_save(fig, osp.join(out_dir,
                                          f'plot_{metric}_vs_cost.png')))
     return paths
+
+
+def _scatter(ax, points: pd.DataFrame, metric: str,
+             methods: List[str]) -> None:
+    """Measured rows filled circles, published rows hollow squares, one
+    colour per method (the same in every panel)."""
+    for method, rows in points.groupby('method'):
+        color = f'C{methods.index(method) % 10}'
+        for source, marker in (('measured', 'o'), ('published', 's')):
+            part = rows[rows.source == source]
+            if len(part):
+                ax.scatter(part.cost, part[metric], color=color,
+                           marker=marker, s=50,
+                           facecolors=color if source == 'measured'
+                           else 'none',
+                           label=f'{method} ({source})')
+    ax.set_xscale('log')
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
 
 
 def plot_loss_curves(runs: pd.DataFrame, out_dir: str) -> List[str]:

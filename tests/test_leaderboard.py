@@ -123,14 +123,20 @@ def test_plots_filters_html_images_and_permissions(tmp_path):
             'plot_pretrain_loss.png'} <= names
     for png in pngs:
         with Image.open(png) as im:
-            assert im.format == 'PNG' and im.size == (600, 400)
+            # results/published.csv: UM-MAE's and SimMIM's published
+            # costs are wall hours without a device count, a second panel
+            two = png.endswith('plot_ft_top1_vs_cost.png')
+            assert im.format == 'PNG'
+            assert im.size == ((1200 if two else 600), 400), png
     html = (tmp_path / 'out' / 'leaderboard.html').read_text()
     assert html.count('src="data:image/png;base64,') == len(pngs)
     mode = (tmp_path / 'out' / 'leaderboard.csv').stat().st_mode
     assert mode & stat.S_IRGRP  # readable by others, not mkstemp's 0600
     table = pd.read_csv(tmp_path / 'out' / 'leaderboard.csv')
     assert set(select(table, source='published').source) == {'published'}
-    assert set(select(table, family='vit').backbone) == {'vit-base-p16'}
+    # the measured ViT-B runs and MAE's published ViT-B/L rows
+    assert set(select(table, family='vit').backbone) == {'vit-base-p16',
+                                                         'vit-large-p16'}
     det = select(table, task='det')
     assert det.coco_box_ap.notna().all()
     ranked = select(table, source='measured', sort='knn_top1')
@@ -281,3 +287,41 @@ def test_variant_rows_stay_apart_from_the_published_method(tmp_path):
     assert main([str(runs_root), '--out', str(tmp_path / 'out')]) == 0
     md = (tmp_path / 'out' / 'leaderboard.md').read_text()
     assert '| variant ' in md and '| per-patch decoder positions ' in md
+
+
+def test_published_mae_rows_costs_and_their_units(tmp_path):
+    from benchmarks.leaderboard import (COST, METRICS, PUBLISHED, aggregate,
+                                        load_published)
+    published = load_published(PUBLISHED)
+    mae = published[published.method == 'mae']
+    mae = mae.set_index(['backbone', 'schedule', mae.variant.fillna('')])
+    # ViTDet's Mask R-CNN is the reference of the suite's ViT protocol;
+    # the MAE paper's own detector stays a named published variant
+    assert mae.loc[('vit-base-p16', '1600e', ''), 'coco_box_ap'] == 51.6
+    assert mae.loc[('vit-base-p16', '1600e', 'mae-paper-detector'),
+                   'coco_box_ap'] == 50.3
+    assert mae.loc[('vit-large-p16', '1600e', ''), 'ade20k_miou'] == 53.6
+    # device-hours only where the source gives the device count
+    assert mae.loc[('vit-large-p16', '800e', ''),
+                   'pretrain_device_hours'] == 15.4 * 128
+    assert mae.loc[('vit-large-p16', '800e', 'pytorch-gpu-rerun'),
+                   'pretrain_device_hours'] == 42 * 64
+    wall = published.dropna(subset=['pretrain_wall_hours'])
+    assert set(wall.method) == {'um-mae', 'simmim'}
+    assert wall.pretrain_device_hours.isna().all()
+    runs = pd.DataFrame([dict(method='mae', backbone='vit-base-p16',
+                              schedule='1600e', seed=0, smoke=False,
+                              dense_init='pretrain', variant=None,
+                              coco_box_ap=50.6, metrics_missing=None,
+                              device='cuda', git_commit='0' * 40,
+                              date='2026-12-01', reconstruction=None)])
+    runs = runs.reindex(columns=[*runs.columns, *(
+        c for c in (*COST, *METRICS) if c not in runs)])
+    table = aggregate(runs, published)
+    row = table[table.source == 'measured'].iloc[0]
+    assert row.coco_box_ap_vs_published == pytest.approx(-1.0)
+    bad = tmp_path / 'published.csv'
+    bad.write_text('method,backbone,schedule,metric,value,source\n'
+                   'mae,vit-base-p16,1600e,pretrain_hours,1,x\n')
+    with pytest.raises(ValueError, match='unknown metrics.*pretrain_hours'):
+        load_published(str(bad))
