@@ -24,6 +24,10 @@ from typing import Callable, List, Optional, Sequence
 EXPECTED_ERRORS = (OSError, ValueError, KeyError, pickle.UnpicklingError,
                    SyntaxError)
 MIM_WRAPPER = 'subprocess.CalledProcessError'
+# exceptions that only report a failed child: mim's, and torchrun's (under
+# --launcher pytorch) after the ranks' own tracebacks
+WRAPPERS = (MIM_WRAPPER, 'torch.distributed.elastic.multiprocessing.errors.'
+            'ChildFailedError')
 EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(Error|Exception)|Killed)\b')
 TRACEBACK = 'Traceback (most recent call last):'
 
@@ -99,8 +103,9 @@ def cli_main(prog: str, *errors: type, code: int = 1) -> Callable:
 
 
 def exception_lines(lines: Sequence[str], most: int = 8) -> List[str]:
-    """The end of the last traceback in a tool's output that is not mim's
-    wrapper around the failed tool: its last frame and the exception.
+    """The end of the last traceback in a tool's output that is not a
+    wrapper around the failed tool (mim's, torchrun's): its last frame and
+    the exception.
 
     Args:
         lines (Sequence[str]): The output, one line each.
@@ -116,12 +121,12 @@ def exception_lines(lines: Sequence[str], most: int = 8) -> List[str]:
     for start in reversed(starts):
         end = next((i for i in range(start + 1, len(lines))
                     if EXCEPTION_LINE.match(lines[i])), None)
-        if end is None or lines[end].startswith(MIM_WRAPPER):
+        if end is None or lines[end].startswith(WRAPPERS):
             continue
         frame = max((i for i in range(start, end)
                      if lines[i].lstrip().startswith('File ')),
                     default=end)
         return lines[frame:end + 1][-most:]
     found = [line for line in lines if EXCEPTION_LINE.match(line)
-             and not line.startswith(MIM_WRAPPER)]
+             and not line.startswith(WRAPPERS)]
     return found[-1:]

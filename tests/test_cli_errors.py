@@ -125,8 +125,8 @@ def test_expected_failure_is_one_line(case, tmp_path, monkeypatch, capsys):
         assert err.count('\n') == 1, err
 
 
-# what `mim train` prints when the training script fails: the script's own
-# traceback, some shutdown output, then mim's wrapper around it
+# what `mim train --launcher pytorch` prints when the training script
+# fails: the script's own traceback, torchrun's report, then mim's wrapper
 MIM_OUTPUT = '''12/01 10:00:00 - mmengine - INFO - Epoch(train) [1][2/4]
 Traceback (most recent call last):
   File "tools/train.py", line 104, in <module>
@@ -136,6 +136,12 @@ Traceback (most recent call last):
 backbones.compat.NotACheckpointError: x.pth is not a PyTorch checkpoint: \
 empty file
 ''' + ''.join(f'shutdown line {i}\n' for i in range(5)) + '''\
+Traceback (most recent call last):
+  File "torch/distributed/run.py", line 892, in main
+    run(args)
+torch.distributed.elastic.multiprocessing.errors.ChildFailedError:
+============================================================
+tools/train.py FAILED
 Traceback (most recent call last):
   File "mim/commands/train.py", line 100, in train
     subprocess.check_call(cmd, env=dict(os.environ, MASTER_PORT=port))
