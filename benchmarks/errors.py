@@ -3,11 +3,13 @@ exception out of a failed stage's output.
 
 Every console script wraps its ``main`` in :func:`cli_main`: an expected
 failure (a missing or malformed file, a bad key or value, a refused
-checkpoint) prints ``<prog>: error: <message>`` on stderr and exits 1,
-never a traceback; ``MIMB_TRACEBACK=1`` re-raises for debugging.
+checkpoint) prints ``<prog>: error: <message>`` on stderr and exits 1 (2
+for ``mimb-data`` and ``mimb-leaderboard``, as before), never a traceback;
+``MIMB_TRACEBACK=1`` re-raises for debugging.
 
 A ``mim train`` / ``mim test`` stage that fails prints the tool's own
-traceback and then mim's ``CalledProcessError`` wrapper around it;
+traceback and then the wrappers around it (torchrun's ``ChildFailedError``
+under ``--launcher pytorch``, mim's ``CalledProcessError``);
 :func:`exception_lines` picks the former out of the output.
 """
 import functools
