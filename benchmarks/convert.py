@@ -5,7 +5,8 @@ checkpoint (pretrained or fine-tuned, timm key layout), ``mimb-convert
 convmae IN.pth OUT.pth`` an official Alpha-VL/ConvMAE one (pretrained or
 fine-tuned), ``mimb-convert ummae-swin IN.pth OUT.pth`` and
 ``mimb-convert ummae-pvt IN.pth OUT.pth`` an official implus/UM-MAE Swin
-(resp. PVT) one (pretrained or fine-tuned), and writes
+(resp. PVT) one (pretrained or fine-tuned), ``simmim-swin`` and
+``simmim-pvt`` the SimMIM baselines of implus/UM-MAE, and writes
 ``{'state_dict': ...}`` with ``backbone.`` / ``neck.`` / ``head.`` keys,
 which every downstream config of the plain-ViT (resp. ConvViT, Swin,
 PVT) family loads with ``init_cfg.checkpoint=OUT.pth`` (and
@@ -23,6 +24,8 @@ from backbones.checkpoint import extract_state_dict
 from backbones.compat import safe_torch_load
 from backbones.converters import (convert_official_convmae,
                                   convert_official_mae,
+                                  convert_official_simmim_pvt,
+                                  convert_official_simmim_swin,
                                   convert_official_ummae_pvt,
                                   convert_official_ummae_swin)
 from benchmarks.errors import cli_main
@@ -30,7 +33,9 @@ from benchmarks.errors import cli_main
 CONVERTERS = {'mae': convert_official_mae,
               'convmae': convert_official_convmae,
               'ummae-swin': convert_official_ummae_swin,
-              'ummae-pvt': convert_official_ummae_pvt}
+              'ummae-pvt': convert_official_ummae_pvt,
+              'simmim-swin': convert_official_simmim_swin,
+              'simmim-pvt': convert_official_simmim_pvt}
 
 
 @cli_main('mimb-convert')

@@ -354,7 +354,8 @@ def test_ummae_pvt_checkpoint_round_trips_and_other_layouts_are_refused():
 
 def test_cli_offers_every_converter(tmp_path):
     from benchmarks.convert import CONVERTERS
-    assert set(CONVERTERS) == {'mae', 'convmae', 'ummae-swin', 'ummae-pvt'}
+    assert set(CONVERTERS) == {'mae', 'convmae', 'ummae-swin', 'ummae-pvt',
+                               'simmim-swin', 'simmim-pvt'}
     from conftest import CONFIGS
     model = build_config_model(f'{CONFIGS}/{UMMAE_PVT_MICRO}')
     torch.save({'model': official_ummae_state(model)}, tmp_path / 'pvt.pth')

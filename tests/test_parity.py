@@ -163,21 +163,17 @@ CASES = {
                    'backbone.blocks.6.mlp.fc2.weight'),
     'ummae_pvt': ('ummae-pvt', pyramid_model('pvt'), run_ummae,
                   'backbone.blocks.6.mlp.fc2.weight'),
-    # no mimb-convert format yet: the converter functions directly
-    'simmim_swin': (convert_official_simmim_swin, simmim_model('swin'),
-                    run_simmim, 'backbone.blocks.6.mlp.fc2.weight'),
-    'simmim_pvt': (convert_official_simmim_pvt, simmim_model('pvt'),
-                   run_simmim, 'backbone.blocks.6.mlp.fc2.weight'),
+    'simmim_swin': ('simmim-swin', simmim_model('swin'), run_simmim,
+                    'backbone.blocks.6.mlp.fc2.weight'),
+    'simmim_pvt': ('simmim-pvt', simmim_model('pvt'), run_simmim,
+                   'backbone.blocks.6.mlp.fc2.weight'),
 }
 
 
 def converted(name, tmp_path):
-    """The record and its checkpoint converted by ``mimb-convert`` (or by
-    the converter function of a format it does not offer)."""
+    """The record and its checkpoint converted by ``mimb-convert``."""
     rec = safe_torch_load(osp.join(RECORDS, f'{name}.pt'))
     fmt = CASES[name][0]
-    if callable(fmt):
-        return rec, fmt(rec['state_dict'], name)
     src, dst = tmp_path / f'{name}_official.pth', tmp_path / f'{name}.pth'
     torch.save({'model': rec['state_dict']}, src)
     assert mimb_convert([fmt, str(src), str(dst)]) == 0
