@@ -25,7 +25,9 @@
 * converts released checkpoints (:mod:`backbones.converters`),
 * registers the suite's hooks (:mod:`backbones.hooks`), the kNN evaluation
   loop (:mod:`backbones.knn`) and an image loader whose errors name the file
-  (:mod:`backbones.transforms`).
+  (:mod:`backbones.transforms`),
+* registers the COCO, ADE20K and ImageNet data sets checked before training
+  (:mod:`backbones.datasets`, checks in :mod:`backbones.data_checks`).
 """
 from . import amp, compat, cpu_dist
 from .checkpoint import BackboneKeysError, StrictPretrainedInit
@@ -33,6 +35,8 @@ from .convmae import ConvMAEDecoder, ConvMAEViT, block_masks, upsample_mask
 from .convvit import ConvViT
 from .coord_pvt import CoordPVT
 from .coord_swin import CoordSwin
+from .data_checks import DatasetCheckError
+from .datasets import CheckedADE20KDataset, CheckedCocoDataset, CheckedImageNet
 from .emae import EMAE, EMAEViT, parallel_masks
 from .hooks import (NonFiniteLossError, NonFiniteLossHook, RNGStateHook,
                     RunSummaryHook, TimeBudgetHook)
@@ -50,8 +54,10 @@ cpu_dist.install()
 
 __all__ = [
     'BackboneKeysError', 'BackboneLayerDecayOptimWrapperConstructor',
+    'CheckedADE20KDataset', 'CheckedCocoDataset', 'CheckedImageNet',
     'ConvMAEDecoder', 'ConvMAEViT', 'ConvViT', 'CoordPVT', 'CoordSwin',
-    'CorruptImageError', 'EMAE', 'EMAEViT', 'KNNTestLoop',
+    'CorruptImageError', 'DatasetCheckError', 'EMAE', 'EMAEViT',
+    'KNNTestLoop',
     'NamedLoadImageFromFile', 'NonFiniteLossError', 'NonFiniteLossHook',
     'RNGStateHook', 'RunSummaryHook', 'SimMIMCoordPVT', 'SimMIMCoordSwin',
     'SimpleFeaturePyramid',

@@ -72,6 +72,9 @@ SMOKE_WORDS = ('_tiny-', 'micro')
 # where the tiny sets of each dataset class live under --data-root
 TINY_SETS = dict(ImageNet='imagenet', CocoDataset='coco',
                  ADE20KDataset=osp.join('ade', 'ADEChallengeData2016'))
+# and of the suite's checked subclasses of each (backbones/datasets.py)
+TINY_SETS.update({f'Checked{kind}': folder
+                  for kind, folder in TINY_SETS.items()})
 METRICS = ('accuracy/top1', 'knn/top1', 'coco/bbox_mAP', 'coco/segm_mAP',
            'mIoU')
 # a model config with BatchNorm layers (any norm_cfg or module type)

@@ -26,6 +26,19 @@ def test_parses(path):
     Config.fromfile(path)
 
 
+def dataset_types(node, key=''):
+    """(key, type) of every ``dataset`` entry of a config."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            sub = f'{key}.{k}' if key else k
+            if k == 'dataset' and isinstance(v, dict):
+                yield sub, str(v.get('type'))
+            yield from dataset_types(v, sub)
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from dataset_types(v, f'{key}[{i}]')
+
+
 @pytest.mark.parametrize('path', RUNNABLE, ids=rel)
 def test_builds_model(path):
     from mmpretrain.registry import MODELS
@@ -34,6 +47,10 @@ def test_builds_model(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports == ['backbones']
     assert any(h.type == 'RunSummaryHook' for h in cfg.custom_hooks)
+    # every data set is checked before training (backbones/datasets.py)
+    for key, ds_type in dataset_types(cfg.to_dict()):
+        assert ds_type.startswith('Checked') or ds_type == 'RepeatDataset', \
+            f'{rel(path)} {key}: {ds_type} is not a checked data set'
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor'):
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)

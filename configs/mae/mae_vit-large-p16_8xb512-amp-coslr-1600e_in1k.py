@@ -12,7 +12,10 @@ mimb_stage = 'pretrain'
 optim_wrapper = dict(dtype='bfloat16')
 # mmengine adds `_scope_` to every typed dict of a `pkg::` base and then
 # passes it to the collate function, which rejects it: restate it here.
-train_dataloader = dict(collate_fn=dict(_delete_=True, type='default_collate'))
+# The image list is checked before training (backbones/datasets.py).
+train_dataloader = dict(
+    collate_fn=dict(_delete_=True, type='default_collate'),
+    dataset=dict(type='CheckedImageNet'))
 # The plain-ViT protocols this encoder is transferred with (mimb-pipeline),
 # paths relative to this file, and the smoke variant used by --smoke.
 mimb_downstream = dict(

@@ -15,6 +15,10 @@ _base_ = [
     '../../_base_/swin.py',
 ]
 mimb_stage = 'seg'
+# Data sets checked before training (backbones/datasets.py).
+train_dataloader = dict(dataset=dict(type='CheckedADE20KDataset'))
+val_dataloader = dict(dataset=dict(type='CheckedADE20KDataset'))
+test_dataloader = dict(dataset=dict(type='CheckedADE20KDataset'))
 model = dict(
     pretrained=None,
     backbone={{_base_.swin_dense_backbone}})

@@ -56,10 +56,12 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                     'scale_factor')),
 ]
+# the tiny COCO is valid: any invalid entry stops the run (the real
+# training set drops them with a warning, ./mask-rcnn_vit-base-*_coco.py)
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
     dataset=dict(dataset=dict(data_root=data_root, metainfo=metainfo,
-                              pipeline=train_pipeline)))
+                              pipeline=train_pipeline, skip_invalid=False)))
 val_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, metainfo=metainfo,

@@ -60,6 +60,8 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000,
          by_epoch=False),
 ]
-train_dataloader = dict(batch_size=2)
-val_dataloader = dict(batch_size=1)
+# Data sets checked before training (backbones/datasets.py).
+train_dataloader = dict(batch_size=2,
+                        dataset=dict(type='CheckedADE20KDataset'))
+val_dataloader = dict(batch_size=1, dataset=dict(type='CheckedADE20KDataset'))
 test_dataloader = val_dataloader

@@ -34,7 +34,7 @@ test_dataloader = dict(
     batch_size=256,
     num_workers=8,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='ImageNet', data_root=data_root, split='val',
+    dataset=dict(type='CheckedImageNet', data_root=data_root, split='val',
                  pipeline=knn_pipeline))
 test_evaluator = dict(type='Accuracy', topk=(1, 5), prefix='knn')
 test_cfg = dict(
@@ -45,5 +45,5 @@ test_cfg = dict(
         batch_size=256,
         num_workers=8,
         sampler=dict(type='DefaultSampler', shuffle=False),
-        dataset=dict(type='ImageNet', data_root=data_root, split='train',
-                     pipeline=knn_pipeline)))
+        dataset=dict(type='CheckedImageNet', data_root=data_root,
+                     split='train', pipeline=knn_pipeline)))
