@@ -3,15 +3,19 @@
 * :class:`NonFiniteLossHook` stops a run with an error naming the iteration
   and the loss terms as soon as the loss is NaN or infinite.
 * :class:`RNGStateHook` stores every rank's torch / numpy / python random
-  states in every checkpoint and restores them on resume, so a resumed run
-  draws the same masks and augmentations as an uninterrupted one.
+  states in every checkpoint and restores them on resume, and re-seeds the
+  data-loader workers at every epoch from (seed, rank, worker, epoch), so a
+  resumed run draws the same masks and augmentations as an uninterrupted
+  one, with worker processes (persistent or not) too.
 * :class:`TimeBudgetHook` ends training at the first epoch boundary past a
   wall-clock budget (config key ``mimb_time_budget_s``), for comparisons of
   methods at equal pretraining time.
 * :class:`RunSummaryHook` measures what a run cost (device type and count,
   wall time, device-hours, images/s, peak memory, iterations, epochs) and
   writes it with the final metrics and provenance to ``run_summary.json`` in
-  the work directory, which the pipeline and the leaderboard read.
+  the work directory, which the pipeline and the leaderboard read. Its
+  accumulated history travels in every checkpoint, so a resumed run's
+  summary covers the epochs before the interruption too.
 """
 import hashlib
 import logging
@@ -23,7 +27,8 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Dict, Optional, Sequence
+from functools import partial
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -96,6 +101,57 @@ def set_rng_state(state: dict) -> None:
     random.setstate(state['python'])
 
 
+def seed_generators(*entropy: int) -> None:
+    """Seed torch, numpy and python's ``random`` of this process from a
+    tuple of non-negative integers (mixed by numpy's ``SeedSequence``, so
+    nearby tuples give unrelated streams)."""
+    first, second = np.random.SeedSequence(entropy).generate_state(2)
+    np.random.seed(int(first))
+    random.seed(int(first))
+    torch.manual_seed(int(second))
+
+
+class _EpochSeededFetch:
+    """A data-loader worker's batch fetch that first re-seeds the worker's
+    generators whenever the training epoch (a shared-memory counter the main
+    process sets) has changed since the previous batch.
+
+    Installed as the worker's ``dataset.__getitems__``, which PyTorch's
+    batched fetcher calls with a batch's indices.
+    """
+
+    def __init__(self, dataset, epoch: torch.Tensor, seed: int, rank: int,
+                 worker_id: int) -> None:
+        self.dataset = dataset
+        self.fetch = getattr(dataset, '__getitems__', None)
+        self.epoch = epoch
+        self.entropy = (seed, rank, worker_id)
+        self.seeded_for = None
+
+    def __call__(self, indices: Sequence[int]) -> list:
+        epoch = int(self.epoch)
+        if epoch != self.seeded_for:
+            seed_generators(*self.entropy, epoch)
+            self.seeded_for = epoch
+        if self.fetch is not None:
+            return self.fetch(indices)
+        return [self.dataset[i] for i in indices]
+
+
+def init_epoch_seeded_worker(worker_id: int, init_fn: Optional[Callable],
+                             epoch: torch.Tensor, seed: int,
+                             rank: int) -> None:
+    """Data-loader ``worker_init_fn``: run the loader's own one (MMEngine's
+    seeds each worker once, from seed, rank and worker id), then make the
+    worker re-seed at the first batch of every epoch
+    (:class:`_EpochSeededFetch`)."""
+    if init_fn is not None:
+        init_fn(worker_id)
+    dataset = torch.utils.data.get_worker_info().dataset
+    dataset.__getitems__ = _EpochSeededFetch(dataset, epoch, seed, rank,
+                                             worker_id)
+
+
 @HOOKS.register_module()
 class RNGStateHook(Hook):
     """Save and restore every rank's random generators with the checkpoint.
@@ -113,6 +169,25 @@ class RNGStateHook(Hook):
     checkpointing on several processes) stores only rank 0's state; it and
     a resume on another number of processes restore rank 0's state on
     every rank and log that the streams are not exact.
+
+    Data-loader workers have their own generators, which the checkpoint
+    cannot hold: MMEngine's ``worker_init_fn`` seeds each worker once, from
+    seed, rank and worker id, and persistent workers
+    (``persistent_workers=True``) then carry their streams from epoch to
+    epoch, so the workers of a resumed run, started afresh, drew other
+    augmentations. Before training this hook therefore wraps the training
+    loader's ``worker_init_fn`` (:func:`init_epoch_seeded_worker`): every
+    worker re-seeds at the first batch of each epoch from (seed, rank,
+    worker id, epoch), the epoch reaching it through a shared-memory counter
+    set before each epoch; the sampler already reshuffles from (seed,
+    epoch) through ``set_epoch``. Without persistent workers this also gives
+    each epoch its own augmentation streams (MMEngine repeats epoch 1's).
+    The loader also gets its own ``generator``: creating its iterator (each
+    epoch, or once with persistent workers) draws the workers' base seed,
+    which would otherwise advance the global torch generator that draws
+    the masks, one draw more in a resumed run than in an uninterrupted one.
+    The counter follows ``runner.epoch``, so an iteration-based loop (one
+    epoch) seeds its workers once.
     """
 
     priority = 'LOW'  # before CheckpointHook (VERY_LOW)
@@ -120,6 +195,21 @@ class RNGStateHook(Hook):
 
     def __init__(self) -> None:
         self._gathered = None  # (iteration, [state of each rank])
+        self._epoch = None  # shared with the training loader's workers
+
+    def before_train(self, runner) -> None:
+        loader = runner.train_dataloader
+        if loader.generator is None:
+            loader.generator = torch.Generator()
+        if loader.num_workers > 0:
+            self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+            loader.worker_init_fn = partial(
+                init_epoch_seeded_worker, init_fn=loader.worker_init_fn,
+                epoch=self._epoch, seed=runner.seed, rank=get_rank())
+
+    def before_train_epoch(self, runner) -> None:
+        if self._epoch is not None:
+            self._epoch.fill_(runner.epoch)
 
     def after_train_epoch(self, runner) -> None:
         if get_world_size() > 1:
@@ -211,6 +301,28 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# Stages whose runs end with metrics; pretraining evaluates nothing.
+EVALUATED_STAGES = ('finetune', 'linear', 'knn', 'det', 'seg')
+
+
+def metric_names(evaluator) -> List[str]:
+    """The names of what an MMEngine evaluator computes: ``prefix/name`` for
+    each entry of a metric's ``metrics`` list (``CocoMetric``: ``coco/bbox``,
+    ``coco/segm``; ``IoUMetric``: ``mIoU``), else the metric's prefix
+    (``accuracy``) or class name."""
+    names = []
+    for metric in getattr(evaluator, 'metrics', None) or []:
+        prefix = getattr(metric, 'prefix', None)
+        subs = getattr(metric, 'metrics', None)
+        subs = [subs] if isinstance(subs, str) else subs
+        if (isinstance(subs, (list, tuple)) and subs
+                and all(isinstance(sub, str) for sub in subs)):
+            names += [f'{prefix}/{sub}' if prefix else sub for sub in subs]
+        else:
+            names.append(prefix or type(metric).__name__)
+    return names
+
+
 @HOOKS.register_module()
 class RunSummaryHook(Hook):
     """Write the run's cost, metrics and provenance to ``run_summary.json``.
@@ -221,6 +333,25 @@ class RunSummaryHook(Hook):
     every validation and at the end, so a killed run leaves a valid summary
     marked ``"finished": false``.
 
+    A finished run's summary has ``metrics_missing``, a list of strings:
+    empty, unless the run ended without any metric although it evaluated
+    (then the evaluators' metric names, :func:`metric_names`, e.g.
+    ``['coco/bbox', 'coco/segm']``) or its stage is one of
+    ``EVALUATED_STAGES`` (then ``['*']``: nothing is known about the names).
+    Unfinished summaries do not have the key.
+
+    Resume: every checkpoint carries the summary's history under
+    ``run_summary`` (images, training time, wall time, device-hours and
+    peak memory so far, the loss curve, the metrics, the start time, the
+    earlier resumes, and the losses of an epoch that the checkpoint
+    interrupted). A resumed run continues from it, so its summary covers
+    every epoch; wall time and device-hours add up the parts, and
+    ``resumed_from`` lists each resume: ``epoch`` and ``iteration`` (done
+    at the checkpoint), the wall time before it and the time of the resume.
+    The work between that checkpoint and the interruption was lost and is
+    not counted. Loading weights without resuming (``load_from``, a test
+    run) leaves the summary alone.
+
     Args:
         stage (str, optional): Name of the stage (``pretrain``,
             ``finetune``, ``linear``, ``knn``, ``det``, ``seg``). Defaults to
@@ -229,7 +360,10 @@ class RunSummaryHook(Hook):
             Defaults to ``run_summary.json``.
     """
 
-    priority = 'VERY_LOW'
+    # After a training iteration or epoch, count it before CheckpointHook
+    # (VERY_LOW) saves it.
+    priority = 'LOW'
+    KEY = 'run_summary'
 
     def __init__(self, stage: Optional[str] = None,
                  filename: str = SUMMARY_FILE) -> None:
@@ -237,9 +371,17 @@ class RunSummaryHook(Hook):
         self.filename = filename
         self.metrics: Dict[str, float] = {}
         self.loss_curve = []
+        self.resumed_from = []
         self._epoch_losses = []
+        self._epoch_start = None
         self._images = 0
         self._train_time = 0.0
+        self._evaluated = []  # metric names of the evaluations that ran
+        # cost of the earlier parts of a resumed run
+        self._before = dict(wall_time_s=0.0, device_hours=0.0,
+                            peak_memory_mb=0.0)
+        self._loaded = None  # a checkpoint's history, until resume is known
+        self._open_epoch = None  # the losses of an interrupted epoch
 
     def before_run(self, runner) -> None:
         self._start = time.perf_counter()
@@ -262,9 +404,39 @@ class RunSummaryHook(Hook):
             **{f'git_{k}': v for k, v in git_state(
                 osp.dirname(osp.abspath(__file__))).items()})
 
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._loaded = checkpoint.get(self.KEY)
+
+    def before_train(self, runner) -> None:
+        """Continue the loaded history if the run resumed (the train loop
+        starts past iteration 0)."""
+        state, self._loaded = self._loaded, None
+        if state is None or runner.iter == 0:
+            return
+        self._images = state['images']
+        self._train_time = state['train_time_s']
+        self._open_epoch = state['open_epoch']
+        self.loss_curve = [list(point) for point in state['loss_curve']]
+        self.metrics = dict(state['metrics'])
+        self._evaluated = list(state['evaluated'])
+        self._before = {key: state[key] for key in self._before}
+        self._provenance['started_at'] = state['started_at']
+        self.resumed_from = state['resumed_from'] + [dict(
+            epoch=runner.epoch, iteration=runner.iter,
+            wall_time_s=state['wall_time_s'],
+            at=datetime.now(timezone.utc).isoformat())]
+        print_log(f'{runner.work_dir}: run summary continues from epoch '
+                  f'{runner.epoch}, iteration {runner.iter} '
+                  f'({self._images} images, {state["wall_time_s"]:.1f} s '
+                  'before the resume)', logger='current')
+
     def before_train_epoch(self, runner) -> None:
         self._epoch_start = time.perf_counter()
         self._epoch_losses = []
+        carried, self._open_epoch = self._open_epoch, None
+        if carried and carried['epoch'] == runner.epoch:
+            self._epoch_start -= carried['train_time_s']
+            self._epoch_losses = list(carried['losses'])
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
@@ -275,56 +447,101 @@ class RunSummaryHook(Hook):
 
     def after_train_epoch(self, runner) -> None:
         self._train_time += time.perf_counter() - self._epoch_start
+        self._epoch_start = None
         if self._epoch_losses:
             self.loss_curve.append(
                 [runner.epoch + 1,
                  sum(self._epoch_losses) / len(self._epoch_losses)])
+        self._epoch_losses = []
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        now = time.perf_counter()
+        open_epoch = None
+        if self._epoch_start is not None:  # saved within an epoch
+            open_epoch = dict(epoch=runner.epoch,
+                              losses=list(self._epoch_losses),
+                              train_time_s=now - self._epoch_start)
+        checkpoint[self.KEY] = dict(
+            images=self._images,
+            train_time_s=self._train_time,
+            open_epoch=open_epoch,
+            loss_curve=[list(point) for point in self.loss_curve],
+            metrics=dict(self.metrics),
+            evaluated=list(self._evaluated),
+            started_at=self._provenance['started_at'],
+            resumed_from=list(self.resumed_from),
+            **self._cost_so_far(now))
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        self.metrics.update({k: float(v) for k, v in (metrics or {}).items()})
+        self._record(runner.val_loop, metrics)
         self._write(runner, finished=False)
 
     def after_test_epoch(self, runner, metrics=None) -> None:
-        self.metrics.update({k: float(v) for k, v in (metrics or {}).items()})
+        self._record(runner.test_loop, metrics)
 
     def after_run(self, runner) -> None:
         self._write(runner, finished=True)
 
+    def _record(self, loop, metrics: Optional[dict]) -> None:
+        """Keep an evaluation's metrics and the names it was asked for."""
+        for name in metric_names(getattr(loop, 'evaluator', None)):
+            if name not in self._evaluated:
+                self._evaluated.append(name)
+        self.metrics.update({k: float(v) for k, v in (metrics or {}).items()})
+
+    def missing_metrics(self) -> List[str]:
+        """``metrics_missing`` of a finished run (see the class)."""
+        if self.metrics:
+            return []
+        if self._evaluated:
+            return list(self._evaluated)
+        return ['*'] if self.stage in EVALUATED_STAGES else []
+
+    def _cost_so_far(self, now: float) -> dict:
+        """Wall time, device-hours and peak memory of all parts so far."""
+        part = now - self._start
+        return dict(
+            wall_time_s=self._before['wall_time_s'] + part,
+            device_hours=(self._before['device_hours'] +
+                          part * get_world_size() / 3600),
+            peak_memory_mb=max(self._before['peak_memory_mb'],
+                               peak_memory_mb(self.device)))
+
     def summary(self, runner, finished: bool) -> dict:
         """The summary dict as it would be written now."""
-        wall = time.perf_counter() - self._start
-        n_dev = get_world_size()
+        so_far = self._cost_so_far(time.perf_counter())
         last_ckpt = osp.join(runner.work_dir, 'last_checkpoint')
         checkpoint = (open(last_ckpt).read().strip()
                       if osp.isfile(last_ckpt) else
                       runner.cfg.get('load_from'))
-        return dict(
-            stage=self.stage,
-            finished=finished,
-            metrics=self.metrics,
+        out = dict(stage=self.stage, finished=finished, metrics=self.metrics)
+        if finished:
+            out['metrics_missing'] = self.missing_metrics()
+        out.update(
             cost=dict(
                 device=self.device,
                 device_name=(torch.cuda.get_device_name()
                              if self.device == 'cuda' else 'cpu'),
-                num_devices=n_dev,
-                wall_time_s=wall,
+                num_devices=get_world_size(),
+                wall_time_s=so_far['wall_time_s'],
                 train_time_s=self._train_time,
-                device_hours=wall * n_dev / 3600,
+                device_hours=so_far['device_hours'],
                 images=self._images,
                 images_per_s=(self._images / self._train_time
                               if self._train_time else None),
-                peak_memory_mb=peak_memory_mb(self.device),
+                peak_memory_mb=so_far['peak_memory_mb'],
                 peak_memory_kind=('cuda_max_allocated' if self.device ==
                                   'cuda' else 'cpu_max_rss'),
                 iterations=runner.iter,
                 epochs=runner.epoch,
             ),
             loss_curve=self.loss_curve,
+            resumed_from=self.resumed_from,
             provenance=dict(
                 self._provenance,
                 checkpoint=checkpoint,
-                written_at=datetime.now(timezone.utc).isoformat()),
-        )
+                written_at=datetime.now(timezone.utc).isoformat()))
+        return out
 
     def _write(self, runner, finished: bool) -> None:
         if is_main_process():

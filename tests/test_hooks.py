@@ -1,9 +1,11 @@
-"""NonFiniteLossHook stops a real MMEngine run; RNGStateHook round-trips."""
+"""NonFiniteLossHook stops a real MMEngine run; RNGStateHook round-trips;
+RunSummaryHook keeps a resumed run's history and marks missing metrics."""
 import random
 
 import numpy as np
 import pytest
 import torch
+from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
@@ -75,10 +77,51 @@ def test_rng_state_round_trip():
     assert np.array_equal(expected[1], got[1]) and expected[2] == got[2]
 
 
+class Draws(Dataset):
+    """Each item is a numpy, a python and a torch random number."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return torch.tensor([np.random.rand(), random.random(),
+                             float(torch.rand(()))])
+
+
+def draws_of_epochs(first, last):
+    """What two persistent workers, seeded as MMEngine seeds them, draw in
+    epochs ``first`` to ``last - 1`` under RNGStateHook."""
+    from functools import partial
+    from types import SimpleNamespace
+
+    from mmengine.dataset import worker_init_fn
+    loader = torch.utils.data.DataLoader(
+        Draws(), batch_size=2, num_workers=2, persistent_workers=True,
+        worker_init_fn=partial(worker_init_fn, num_workers=2, rank=0,
+                               seed=0))
+    runner = SimpleNamespace(train_dataloader=loader, seed=0, epoch=first)
+    hook = RNGStateHook()
+    hook.before_train(runner)
+    draws = []
+    for runner.epoch in range(first, last):
+        hook.before_train_epoch(runner)
+        draws.append(torch.cat(list(loader)))
+    return draws
+
+
+def test_persistent_workers_reseed_every_epoch():
+    straight = draws_of_epochs(0, 3)
+    assert not torch.equal(straight[1], straight[2])
+    # workers started at epoch 2, as in a resumed run, draw the same
+    assert torch.equal(draws_of_epochs(2, 3)[0], straight[2])
+
+
 class Steady(Blowup):
-    """Never NaN."""
+    """Never NaN; one output per point in validation."""
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
+        if mode == 'predict':
+            return list(self.fc(inputs))
         return dict(loss=self.fc(inputs).pow(2).mean())
 
 
@@ -89,3 +132,103 @@ def test_time_budget_stops_at_an_epoch_boundary(tmp_path, budget, epochs):
                          cfg=Config(dict(mimb_time_budget_s=budget)))
     runner.train()
     assert runner.epoch == epochs
+
+
+def summary_runner(work_dir, name, stage='pretrain', **kwargs):
+    """A real runner over the 8 points with RunSummaryHook and checkpoints
+    (every epoch, or every 4 iterations of an iteration-based loop), the
+    model initialised from seed 0."""
+    by_epoch = 'max_epochs' in kwargs['train_cfg']
+    torch.manual_seed(0)
+    return Runner(
+        model=Steady(), work_dir=str(work_dir), experiment_name=name,
+        train_dataloader=dict(dataset=Points(), batch_size=2,
+                              sampler=dict(type='DefaultSampler',
+                                           shuffle=False),
+                              collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        custom_hooks=[dict(type='RunSummaryHook', stage=stage)],
+        default_hooks=dict(checkpoint=dict(
+            type='CheckpointHook', by_epoch=by_epoch,
+            interval=1 if by_epoch else 4)),
+        **kwargs)
+
+
+def read_summary(work_dir):
+    import json
+    with open(work_dir / 'run_summary.json') as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize('train_cfg, stop, iters, resumed_at', [
+    (dict(by_epoch=True, max_epochs=4), dict(max_epochs=2), 16, (2, 8)),
+    # the checkpoint at iteration 4 falls inside the loop's one epoch
+    (dict(by_epoch=False, max_iters=8), dict(max_iters=4), 8, (0, 4))])
+def test_resumed_summary_keeps_the_history(tmp_path, train_cfg, stop, iters,
+                                           resumed_at):
+    summary_runner(tmp_path / 'straight', 'straight',
+                   train_cfg=train_cfg).train()
+    summary_runner(tmp_path / 'resumed', 'part1',
+                   train_cfg=dict(train_cfg, **stop)).train()
+    before = read_summary(tmp_path / 'resumed')
+    summary_runner(tmp_path / 'resumed', 'part2', train_cfg=train_cfg,
+                   resume=True).train()
+    straight = read_summary(tmp_path / 'straight')
+    resumed = read_summary(tmp_path / 'resumed')
+    cost = resumed['cost']
+    assert cost['iterations'] == straight['cost']['iterations'] == iters
+    assert cost['images'] == straight['cost']['images'] == 2 * iters
+    assert resumed['loss_curve'] == straight['loss_curve']
+    assert straight['resumed_from'] == []
+    (resume, ) = resumed['resumed_from']
+    assert (resume['epoch'], resume['iteration']) == resumed_at
+    # wall time: the first part up to its checkpoint plus the second part
+    assert 0 < resume['wall_time_s'] <= before['cost']['wall_time_s']
+    assert cost['wall_time_s'] > resume['wall_time_s']
+    assert cost['device_hours'] == pytest.approx(cost['wall_time_s'] / 3600)
+    assert cost['train_time_s'] > before['cost']['train_time_s']
+    assert (resumed['provenance']['started_at'] ==
+            before['provenance']['started_at'])
+
+
+class CocoNothing(BaseMetric):
+    """A COCO-like metric (box and mask AP) that finds nothing, as mmdet's
+    CocoMetric does when a barely trained detector predicts no box."""
+
+    def __init__(self):
+        super().__init__(prefix='coco')
+        self.metrics = ['bbox', 'segm']
+
+    def process(self, data_batch, data_samples):
+        pass
+
+    def compute_metrics(self, results):
+        return {}
+
+
+class Found(CocoNothing):
+
+    def compute_metrics(self, results):
+        return {'bbox_mAP': 0.5}
+
+
+@pytest.mark.parametrize('stage, metric, missing', [
+    ('det', CocoNothing, ['coco/bbox', 'coco/segm']),
+    ('det', Found, []),
+    ('det', None, ['*']),  # an evaluated stage that never evaluated
+    ('pretrain', None, [])])
+def test_finished_run_without_metrics_is_marked(tmp_path, stage, metric,
+                                                missing):
+    val = {}
+    if metric is not None:
+        val = dict(val_dataloader=dict(
+            dataset=Points(), batch_size=2,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate')),
+            val_cfg=dict(), val_evaluator=Evaluator(metric()))
+    summary_runner(tmp_path, 'eval', stage=stage,
+                   train_cfg=dict(by_epoch=True, max_epochs=1), **val).train()
+    summary = read_summary(tmp_path)
+    assert summary['finished'] is True
+    assert summary['metrics_missing'] == missing
+    assert bool(summary['metrics']) == (metric is Found)
