@@ -110,7 +110,10 @@ def draws_of_epochs(first, last):
 
 
 def test_persistent_workers_reseed_every_epoch():
+    state = torch.get_rng_state()
     straight = draws_of_epochs(0, 3)
+    # the loader draws its workers' base seed from a generator of its own
+    assert torch.equal(torch.get_rng_state(), state)
     assert not torch.equal(straight[1], straight[2])
     # workers started at epoch 2, as in a resumed run, draw the same
     assert torch.equal(draws_of_epochs(2, 3)[0], straight[2])
