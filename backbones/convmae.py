@@ -114,10 +114,12 @@ class ConvMAEViT(ConvViT):
         if not 0 < mask_ratio < 1:
             raise ValueError(f'mask_ratio must be in (0, 1), got '
                              f'{mask_ratio}')
-        if any(b.window_size or b.rel_pos_h is not None
-               for b in self.blocks3):
+        if self.global_rel_pos_bias is not None or any(
+                b.window_size or b.rel_pos_h is not None
+                for b in self.blocks3):
             raise ValueError('ConvMAEViT runs stage 3 on the visible tokens '
-                             'only: window_size and use_rel_pos must be off')
+                             'only: window_size, use_rel_pos and '
+                             'shared_rel_pos_bias must be off')
         self.mask_ratio = mask_ratio
         dims = self.embed_dims
         self.stage1_output_decode = nn.Conv2d(dims[0], dims[2], 4, 4)

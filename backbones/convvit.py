@@ -11,7 +11,8 @@ Three stages (strides 4, 8, 16):
 3. ``patch_embed3`` (2 x 2 stride-2 conv), a linear ``patch_embed4``, an
    absolute position embedding (no cls token) and ``blocks3``: transformer
    blocks (mmpretrain's ``TransformerEncoderLayer``, here with optional
-   window attention and relative position biases for dense tasks).
+   window attention, relative position biases and layer scale for dense
+   tasks).
 
 A convolution block is a transformer block whose attention is a 5 x 5
 depth-wise convolution between two 1 x 1 convolutions, with a 1 x 1-conv MLP:
@@ -20,6 +21,16 @@ depth-wise convolution between two 1 x 1 convolutions, with a 1 x 1-conv MLP:
 hidden ones; see :mod:`backbones.convmae`); downstream it is omitted.
 LayerNorm eps is 1e-5 in stages 1-2 and the patch embeddings and 1e-6 in
 stage 3, as in the official code (weights transfer unchanged).
+
+Relative position biases of stage 3, new parameters either way:
+
+* ``shared_rel_pos_bias=True``: ConvMAE's detector (Alpha-VL/ConvMAE
+  ``DET/models/convmae.py`` L240-275, L515-520, L623-695): one learnable
+  bias per head and relative offset (:class:`RelPosBiasTable`), one table
+  shared by all windowed blocks and one by all global blocks,
+  zero-initialised;
+* ``use_rel_pos=True``: decomposed (MViTv2/ViTDet) biases, one pair of
+  tables per block, as the plain-ViT detection protocol.
 
 Downstream heads read:
 
@@ -114,6 +125,50 @@ class ConvBlock(BaseModule):
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
+class RelPosBiasTable(BaseModule):
+    """One learnable attention bias per head and relative offset.
+
+    The table of ConvMAE's detector (BEiT style): row
+    ``(dy + H - 1) * (2 * W - 1) + dx + W - 1`` holds the bias of a query
+    ``dy`` rows and ``dx`` columns from its key on an H x W grid (official
+    ``RelativePositionBias``, ``DET/models/convmae.py`` L240-275), zero at
+    init. A smaller grid uses the rows of its offsets; a larger one a
+    bilinear resize of the table. Unlike mmpretrain's BEiT
+    ``RelativePositionBias`` no offset index is stored (at 1024 px that
+    buffer would add 4096 x 4096 integers to every checkpoint).
+
+    Args:
+        size (tuple): (H, W) grid of the table.
+        num_heads (int): Attention heads.
+    """
+
+    def __init__(self, size: Tuple[int, int], num_heads: int) -> None:
+        super().__init__()
+        self.size = tuple(size)
+        H, W = self.size
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * H - 1) * (2 * W - 1), num_heads))
+
+    def forward(self, hw: Tuple[int, int]) -> torch.Tensor:
+        """(heads, h * w, h * w) bias of the token pairs of an (h, w) grid
+        (row-major tokens; entry [n, i, j] for query i and key j)."""
+        h, w = hw
+        H, W = self.size
+        table = self.relative_position_bias_table
+        if h > H or w > W:
+            H, W = max(h, H), max(w, W)
+            grid = table.t().reshape(1, -1, 2 * self.size[0] - 1,
+                                     2 * self.size[1] - 1)
+            table = F.interpolate(grid, size=(2 * H - 1, 2 * W - 1),
+                                  mode='bilinear', align_corners=True)
+            table = table.flatten(2)[0].t()
+        rows = torch.arange(h, device=table.device).repeat_interleave(w)
+        cols = torch.arange(w, device=table.device).repeat(h)
+        index = (rows[:, None] - rows[None, :] + H - 1) * (2 * W - 1) \
+            + cols[:, None] - cols[None, :] + W - 1
+        return table[index].permute(2, 0, 1)
+
+
 @MODELS.register_module()
 class ConvViT(BaseBackbone):
     """ConvMAE's encoder as a backbone for classification and dense tasks.
@@ -135,6 +190,15 @@ class ConvViT(BaseBackbone):
         use_rel_pos (bool): Decomposed relative position biases in stage 3
             (new, zero-initialised ``blocks3.N.rel_pos_{h,w}``).
             Defaults to False.
+        shared_rel_pos_bias (bool): ConvMAE's detector's bias tables
+            (module docstring): ``windowed_rel_pos_bias`` for the windowed
+            blocks, ``global_rel_pos_bias`` (the ``img_size / 16`` grid) for
+            the global ones, each built only when some block uses it.
+            Excludes ``use_rel_pos``. Defaults to False.
+        layer_scale_init_value (float): Layer scale of the stage-3 blocks'
+            attention and MLP branches (``attn.gamma1``, ``ffn.gamma2``),
+            initialised to this value; 0 = none. ConvMAE's segmentor uses 1
+            (``SEG/backbone/convmae.py`` L190-202). Defaults to 0.
         final_norm (bool): LayerNorm ``norm`` on the stage-3 tokens (the
             pretraining encoder's final norm); without it 'avg_featmap'
             has a new ``fc_norm`` after pooling. Defaults to False.
@@ -169,6 +233,8 @@ class ConvViT(BaseBackbone):
                  window_size: int = 0,
                  global_attn_indexes: Sequence[int] = (),
                  use_rel_pos: bool = False,
+                 shared_rel_pos_bias: bool = False,
+                 layer_scale_init_value: float = 0.,
                  final_norm: bool = False,
                  drop_path_rate: float = 0.,
                  frozen_stages: int = 0,
@@ -197,6 +263,10 @@ class ConvViT(BaseBackbone):
         if img_size % 16:
             raise ValueError(f'img_size must be a multiple of 16 (the '
                              f'stage-3 stride), got {img_size}')
+        if use_rel_pos and shared_rel_pos_bias:
+            raise ValueError('use_rel_pos (per-block decomposed tables) and '
+                             'shared_rel_pos_bias (shared tables) exclude '
+                             'each other')
         self.embed_dims = dims
         self.num_layers = depths[2]
         self.out_type = out_type
@@ -230,9 +300,20 @@ class ConvViT(BaseBackbone):
                 num_heads=self.arch_settings['num_heads'],
                 feedforward_channels=int(dims[2] * ratios[2]),
                 drop_path_rate=dpr[depths[0] + depths[1] + j],
+                layer_scale_init_value=layer_scale_init_value,
                 qkv_bias=True,
                 norm_cfg=dict(type='LN', eps=1e-6)))
         self.blocks3 = ModuleList(blocks3)
+        self.windowed_rel_pos_bias = self.global_rel_pos_bias = None
+        if shared_rel_pos_bias:
+            heads = self.arch_settings['num_heads']
+            windows = {b.window_size for b in blocks3}
+            if window_size and window_size in windows:
+                self.windowed_rel_pos_bias = RelPosBiasTable(
+                    (window_size, window_size), heads)
+            if 0 in windows:
+                self.global_rel_pos_bias = RelPosBiasTable(
+                    self.patch_resolution, heads)
         self.final_norm = final_norm
         if final_norm:
             self.norm = nn.LayerNorm(dims[2], eps=1e-6)
@@ -275,7 +356,8 @@ class ConvViT(BaseBackbone):
         names = {1: ['patch_embed1', 'blocks1'],
                  2: ['patch_embed2', 'blocks2'],
                  3: ['patch_embed3', 'patch_embed4', 'pos_embed', 'blocks3',
-                     'norm', 'fc_norm']}
+                     'windowed_rel_pos_bias', 'global_rel_pos_bias', 'norm',
+                     'fc_norm']}
         for stage in range(1, self.frozen_stages + 1):
             for name in names[stage]:
                 part = getattr(self, name, None)
@@ -329,6 +411,18 @@ class ConvViT(BaseBackbone):
                                     hw, mode='bicubic',
                                     num_extra_tokens=0), hw
 
+    def shared_biases(self, hw: Tuple[int, int]) -> dict:
+        """Shared bias tables' (heads, n, n) biases for this forward.
+
+        Returns:
+            dict: True -> the windowed blocks' bias (n = window_size ** 2),
+            False -> the global blocks' (n = h * w); None without a table.
+        """
+        ws = self.windowed_rel_pos_bias
+        gl = self.global_rel_pos_bias
+        return {True: None if ws is None else ws(ws.size),
+                False: None if gl is None else gl(hw)}
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """(B, 3, H, W) images, H and W multiples of 16.
 
@@ -343,8 +437,9 @@ class ConvViT(BaseBackbone):
         s1 = self.conv_stage(x, 1)
         s2 = self.conv_stage(s1, 2)
         x, hw = self.tokens(s2)
+        biases = self.shared_biases(hw)
         for block in self.blocks3:
-            x = self._run(block, x, hw)
+            x = self._run(block, x, hw, biases[bool(block.window_size)])
         if self.final_norm:
             x = self.norm(x)
         if self.out_type == 'avg_featmap':

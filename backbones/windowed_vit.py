@@ -134,8 +134,9 @@ class WindowedEncoderLayer(TransformerEncoderLayer):
             self.rel_pos_w = nn.Parameter(
                 torch.zeros(2 * rel_pos_size - 1, head_dims))
 
-    def _attention(self, x: torch.Tensor,
-                   hw: Tuple[int, int]) -> torch.Tensor:
+    def _attention(self, x: torch.Tensor, hw: Tuple[int, int],
+                   rel_pos_bias: Optional[torch.Tensor] = None
+                   ) -> torch.Tensor:
         attn = self.attn
         B, N, C = x.shape
         qkv = attn.qkv(x).reshape(B, N, 3, attn.num_heads, attn.head_dims)
@@ -144,18 +145,24 @@ class WindowedEncoderLayer(TransformerEncoderLayer):
         if self.rel_pos_h is not None:
             bias = decomposed_rel_pos_bias(q, self.rel_pos_h, self.rel_pos_w,
                                            hw).to(q.dtype)
+        if rel_pos_bias is not None:
+            shared = rel_pos_bias.to(q.dtype)[None]
+            bias = shared if bias is None else bias + shared
         x = F.scaled_dot_product_attention(
             q, k, v, attn_mask=bias,
             dropout_p=attn.attn_drop if self.training else 0.)
         x = attn.proj(x.transpose(1, 2).reshape(B, N, C))
         return attn.gamma1(attn.proj_drop(x))
 
-    def forward(self, x: torch.Tensor,
-                hw: Optional[Tuple[int, int]]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, hw: Optional[Tuple[int, int]],
+                rel_pos_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, H * W, C) tokens of an (H, W) grid -> same shape.
 
         ``hw=None`` means tokens without a grid (e.g. only the visible ones
         of a masked image): global attention, no relative position bias.
+        ``rel_pos_bias`` (heads, n, n) is added to the attention logits of
+        every window (n = window_size ** 2) or of the whole grid
+        (n = H * W), e.g. a table shared by several layers.
         """
         B, N, C = x.shape
         if hw is None and (self.window_size or self.rel_pos_h is not None):
@@ -164,11 +171,12 @@ class WindowedEncoderLayer(TransformerEncoderLayer):
         y = self.ln1(x)
         if self.window_size:
             y, padded = window_partition(y.view(B, *hw, C), self.window_size)
-            y = self._attention(y, (self.window_size, self.window_size))
+            y = self._attention(y, (self.window_size, self.window_size),
+                                rel_pos_bias)
             y = window_unpartition(y, self.window_size, padded, hw)
             y = y.view(B, N, C)
         else:
-            y = self._attention(y, hw)
+            y = self._attention(y, hw, rel_pos_bias)
         x = x + self.attn.out_drop(y)
         return self.ffn(self.ln2(x), identity=x)
 

@@ -158,6 +158,9 @@ def test_convmae_configs_keep_published_recipe(path):
         assert (enc.window_size, enc.global_attn_indexes) == (16, (0, 3, 6,
                                                                    10))
         assert enc.out_indices == (0, 1, 2, 3) and enc.drop_path_rate == 0.1
+        # one table among the windowed, one among the global blocks
+        # (Alpha-VL/ConvMAE DET/models/convmae.py L515-520)
+        assert enc.shared_rel_pos_bias and not enc.get('use_rel_pos')
         assert cfg.model.neck.type == 'FPN'
         assert cfg.model.neck.in_channels == [256, 384, 768, 768]
         opt = cfg.optim_wrapper.optimizer
@@ -168,6 +171,9 @@ def test_convmae_configs_keep_published_recipe(path):
     else:
         assert cfg.mimb_stage == 'seg'
         assert enc.drop_path_rate == 0.2 and cfg.model.neck is None
+        # SEG/configs/convmae/upernet_convmae_base_512_slide_160k_ade20k.py
+        # L20 init_values=1.
+        assert enc.layer_scale_init_value == 1.0
         assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.75
         assert cfg.train_cfg.max_iters == 160000
 

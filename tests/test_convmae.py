@@ -8,7 +8,7 @@ from mmengine.registry import DefaultScope
 
 from backbones.checkpoint import BackboneKeysError
 from backbones.convmae import ConvMAEViT, block_masks, upsample_mask
-from backbones.convvit import ConvBlock, ConvViT
+from backbones.convvit import ConvBlock, ConvViT, RelPosBiasTable
 from conftest import CONFIGS, build_model
 
 TINY = dict(embed_dims=[32, 48, 64], depths=[1, 1, 2], num_heads=4,
@@ -131,8 +131,90 @@ def test_classification_outputs_and_argument_errors():
         ConvViT(arch=TINY, out_indices=(4, ))
     with pytest.raises(ValueError, match='outside the 2 stage-3 blocks'):
         ConvViT(arch=TINY, global_attn_indexes=(2, ))
-    with pytest.raises(ValueError, match='window_size and use_rel_pos'):
+    with pytest.raises(ValueError, match='window_size, use_rel_pos'):
         ConvMAEViT(arch=TINY, img_size=64, window_size=4)
+
+
+def test_bias_table_rows_follow_the_official_offset_index():
+    """Row of offset (dy, dx) on an H x W grid, written out for 2 x 3:
+    (dy + 1) * 5 + dx + 2; the same index as mmpretrain's BEiT
+    RelativePositionBias (the official DET formula) at 4 x 4."""
+    from mmpretrain.models.backbones.beit import RelativePositionBias
+    table = RelPosBiasTable((2, 3), num_heads=1)
+    with torch.no_grad():
+        table.relative_position_bias_table.copy_(
+            torch.arange(15.).view(15, 1))
+    tokens = [(r, c) for r in range(2) for c in range(3)]
+    expected = torch.tensor([[(qr - kr + 1) * 5 + qc - kc + 2
+                              for kr, kc in tokens] for qr, qc in tokens])
+    assert torch.equal(table((2, 3))[0].long(), expected)
+    # a 1 x 2 grid uses the rows of its own offsets
+    assert table((1, 2))[0].long().tolist() == [[7, 6], [8, 7]]
+    beit = RelativePositionBias((4, 4), 1, with_cls_token=False)
+    square = RelPosBiasTable((4, 4), num_heads=1)
+    with torch.no_grad():
+        square.relative_position_bias_table.copy_(
+            torch.arange(49.).view(49, 1))
+    assert torch.equal(square((4, 4))[0].long(),
+                       beit.relative_position_index)
+    assert square((6, 5)).shape == (1, 30, 30)  # larger grid: resized
+
+
+def test_shared_tables_serve_every_windowed_and_every_global_block():
+    torch.manual_seed(0)
+    arch = dict(TINY, depths=[1, 1, 4])
+    model = ConvViT(arch=arch, img_size=64, window_size=2,
+                    global_attn_indexes=(0, 2), shared_rel_pos_bias=True)
+    names = [n for n, _ in model.named_parameters() if 'rel_pos' in n]
+    assert names == ['windowed_rel_pos_bias.relative_position_bias_table',
+                     'global_rel_pos_bias.relative_position_bias_table']
+    assert model.windowed_rel_pos_bias.relative_position_bias_table.shape \
+        == (9, 4)
+    assert model.global_rel_pos_bias.relative_position_bias_table.shape \
+        == (49, 4)
+    seen = []
+    for block in model.blocks3:
+        block.register_forward_pre_hook(
+            lambda mod, args: seen.append((mod.window_size, args[2])))
+    x = torch.randn(1, 3, 64, 64)
+    base = model(x)[2]
+    assert [w for w, _ in seen] == [0, 2, 0, 2]
+    assert seen[0][1] is seen[2][1] and seen[1][1] is seen[3][1]
+    assert seen[0][1].shape == (4, 16, 16) and seen[1][1].shape == (4, 4, 4)
+    base.sum().backward()
+    for name in names:
+        assert model.get_parameter(name).grad.abs().sum() > 0, name
+    with torch.no_grad():
+        model.windowed_rel_pos_bias.relative_position_bias_table.add_(1.)
+        model.windowed_rel_pos_bias.relative_position_bias_table[4] += 1.
+    assert not torch.allclose(model(x)[2], base)
+    only_windows = ConvViT(arch=TINY, img_size=64, window_size=2,
+                           shared_rel_pos_bias=True)
+    assert only_windows.global_rel_pos_bias is None
+    with pytest.raises(ValueError, match='exclude each other'):
+        ConvViT(arch=TINY, use_rel_pos=True, shared_rel_pos_bias=True)
+    with pytest.raises(ValueError, match='shared_rel_pos_bias'):
+        ConvMAEViT(arch=TINY, img_size=64, shared_rel_pos_bias=True)
+
+
+def test_layer_scale_of_one_leaves_the_pretrained_function():
+    """Official SEG's init_values=1: the gammas start at 1, so a pretrained
+    encoder computes the same features with and without them."""
+    torch.manual_seed(0)
+    plain = ConvViT(arch=TINY, img_size=64).eval()
+    scaled = ConvViT(arch=TINY, img_size=64,
+                     layer_scale_init_value=1.0).eval()
+    missing = scaled.load_state_dict(plain.state_dict(), strict=False)
+    assert sorted(missing.missing_keys) == [
+        f'blocks3.{i}.{n}.weight' for i in range(2)
+        for n in ('attn.gamma1', 'ffn.gamma2')]
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(scaled(x)[2], plain(x)[2], atol=1e-6)
+        scaled.blocks3[1].ffn.gamma2.weight.mul_(0.5)
+        assert not torch.allclose(scaled(x)[2], plain(x)[2], atol=1e-4)
+    assert scaled.get_layer_depth('backbone.blocks3.1.attn.gamma1.weight',
+                                  'backbone.') == (2, 4)
 
 
 def test_checkpointing_frozen_stages_and_layer_depth():
@@ -183,9 +265,17 @@ def test_pretrained_encoder_loads_into_every_task(convmae_checkpoint, config,
                                                   scope):
     path, pretrained = convmae_checkpoint
     model = build_model(config, scope, path)
-    new = ('rel_pos', 'fc_norm')
-    for key, value in model.backbone.state_dict().items():
-        if key.startswith(new) or '.rel_pos_' in key:
+    new = ('fc_norm', 'windowed_rel_pos_bias', 'global_rel_pos_bias')
+    state = model.backbone.state_dict()
+    if scope == 'mmdet':  # the official shared tables, zero at the start
+        assert not state['windowed_rel_pos_bias.relative_position_bias_table'
+                         ].any()
+        assert not any('.rel_pos_' in k for k in state)
+    if scope == 'mmseg':  # layer scale 1 on both stage-3 branches
+        assert torch.equal(state['blocks3.1.ffn.gamma2.weight'],
+                           torch.ones(64))
+    for key, value in state.items():
+        if key.startswith(new) or '.rel_pos_' in key or '.gamma' in key:
             continue
         if key == 'pos_embed' and scope == 'mmdet':  # 4x4 grid -> 8x8
             assert value.shape == (1, 64, 64)

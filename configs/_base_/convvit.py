@@ -26,19 +26,24 @@ convvit_linear_init = dict(
     checkpoint='',
     prefix='backbone.',
     allow_unexpected=convmae_fusion_keys)
-# Dense tasks: new relative position tables, no fusion convs or final norm.
+# Dense tasks: new relative position tables (per block or shared) and layer
+# scales, no fusion convs or final norm.
 convvit_dense_init = dict(
     type='Pretrained',
     checkpoint='',
     prefix='backbone.',
-    allow_missing=['blocks3.*.rel_pos_*'],
+    allow_missing=['blocks3.*.rel_pos_*', 'windowed_rel_pos_bias.*',
+                   'global_rel_pos_bias.*', 'blocks3.*.gamma*'],
     allow_unexpected=convmae_fusion_and_norm_keys)
 # Detection (the official DET recipe): no layer decay, no weight decay on
-# norms and position tables, and the pretrained position table frozen.
+# norms and position tables (Alpha-VL/ConvMAE DET/configs/convmae/
+# convmae_base_mask_rcnn_FPN_100ep.py L133-137), and the pretrained
+# position table frozen.
 convvit_det_paramwise = dict(
     norm_decay_mult=0.0,
     custom_keys={
         '.pos_embed': dict(lr_mult=0.0, decay_mult=0.0),
+        '.relative_position_bias_table': dict(decay_mult=0.0),
         '.rel_pos_h': dict(decay_mult=0.0),
         '.rel_pos_w': dict(decay_mult=0.0),
     })

@@ -3,16 +3,19 @@
 # multi-scale ConvViT feeds stages 1-3 (strides 4, 8, 16) and a 2 x 2
 # max-pooled stage 3 (stride 32) to an FPN (+ stride-64 max-pool level);
 # stage 3 runs 16 x 16 window attention except in blocks 0, 3, 6, 10
-# (global), with relative position biases; 4conv1fc box head, SyncBN in FPN
+# (global; DET/models/convmae.py L623-695), with relative position bias
+# tables as the official: one learnable bias per head and offset, one table
+# shared by the windowed blocks and one by the global blocks (L515-520,
+# zero-initialised, no weight decay: DET/configs/convmae/
+# convmae_base_mask_rcnn_FPN_100ep.py L136); 4conv1fc box head, SyncBN in FPN
 # and heads, LSJ at 1024 px, 8 GPUs x 4 = 32 images, AdamW lr 8e-5, wd 0.1
 # (none on norms and position tables), no layer decay, drop path 0.1, the
 # pretrained position table frozen (the official `sincos_pos_embed=True`
 # freezes it), 25 epochs (92k iterations at 32 images) cosine after a
 # 0.5% linear warm-up.
-# Differences from the official code: relative position biases are
-# decomposed per block (ViTDet/MViTv2) where the official shares one table
-# among windowed and one among global blocks; windows are zero-padded when
-# the grid is not a multiple of 16.
+# Difference from the official code: windows are zero-padded when the grid
+# is not a multiple of 16, and a test grid larger than 64 x 64 resizes the
+# global table (the official tests at 1024 px only).
 # Set the encoder with
 #   --cfg-options model.backbone.init_cfg.checkpoint=<pretrain checkpoint>
 _base_ = [
@@ -28,7 +31,7 @@ model = dict(
         img_size=1024,
         window_size=16,
         global_attn_indexes=(0, 3, 6, 10),
-        use_rel_pos=True,
+        shared_rel_pos_bias=True,
         drop_path_rate=0.1,
         out_indices=(0, 1, 2, 3),
         init_cfg={{_base_.convvit_dense_init}}),

@@ -2,7 +2,8 @@
 # plain-ViT smoke detection run (data, 128 px crops, schedule, lr) with the
 # ConvViT-B protocol's model: four levels (strides 4-32) into an FPN,
 # window attention (4 x 4 windows on the 8 x 8 stage-3 grid) except in one
-# global block, relative position biases, 4conv1fc heads, no layer decay, a
+# global block, relative position bias tables shared by the windowed and by
+# the global blocks, 4conv1fc heads, no layer decay, a
 # frozen position table; the recipe's SyncBN (plain BN on one process:
 # MMEngine reverts it).
 _base_ = [
@@ -18,7 +19,7 @@ model = dict(
         img_size={{_base_.tiny_dense_size}},
         window_size=4,
         global_attn_indexes=(1, ),
-        use_rel_pos=True,
+        shared_rel_pos_bias=True,
         drop_path_rate=0.1,
         out_indices=(0, 1, 2, 3),
         init_cfg={{_base_.convvit_dense_init}}),

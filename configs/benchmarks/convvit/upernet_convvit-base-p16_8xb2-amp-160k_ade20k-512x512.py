@@ -5,8 +5,17 @@
 # global attention with relative position biases in stage 3, 512 x 512
 # crops, 8 GPUs x 2, AdamW lr 1e-4, wd 0.05, layer decay 0.75, drop path
 # 0.2, 1500 warm-up iterations then poly, 160k iterations, sliding-window
-# test. The official backbone also has layer scale (init 1.0); ConvViT has
-# none, as in ConvMAE's pretraining, so nothing of it is pretrained.
+# test; layer scale (init 1.0, new parameters: ConvMAE's pretraining has
+# none) on the stage-3 blocks' attention and MLP branches as the official
+# backbone (SEG/configs/convmae/upernet_convmae_base_512_slide_160k_
+# ade20k.py L20 init_values=1.; SEG/backbone/convmae.py L190-202), without
+# weight decay (1-D, L47 of SEG/mmcv_custom/
+# layer_decay_optimizer_constructor.py).
+# Differences from the official code: the relative position biases are
+# decomposed per block (ViTDet/MViTv2) where the official has one BEiT-style
+# table per block (SEG/backbone/convmae.py L108-133), and the stride-32
+# level is a 2 x 2 max-pool where the official has a 3 x 3 stride-2 conv
+# + SyncBN + GELU (L364-368).
 # Set the encoder with
 #   --cfg-options model.backbone.init_cfg.checkpoint=<pretrain checkpoint>
 _base_ = [
@@ -20,6 +29,7 @@ model = dict(
         arch='base',
         img_size=512,
         use_rel_pos=True,
+        layer_scale_init_value=1.0,
         drop_path_rate=0.2,
         out_indices=(0, 1, 2, 3),
         init_cfg={{_base_.convvit_dense_init}}),
@@ -35,4 +45,5 @@ optim_wrapper = dict(
             '.pos_embed': dict(decay_mult=0.0),
             '.rel_pos_h': dict(decay_mult=0.0),
             '.rel_pos_w': dict(decay_mult=0.0),
+            '.gamma': dict(decay_mult=0.0),
         }))

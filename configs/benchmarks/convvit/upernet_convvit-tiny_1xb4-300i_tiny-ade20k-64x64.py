@@ -2,7 +2,7 @@
 # plain-ViT smoke segmentation run (data, 64 px crops, 300 iterations, lr,
 # BN) with the ConvViT-B protocol's model: the tiny ConvViT's four levels
 # (strides 4-32) straight into the UPerHead, global attention with relative
-# position biases, layer decay 0.75, drop path 0.2.
+# position biases, layer scale (init 1), layer decay 0.75, drop path 0.2.
 _base_ = [
     '../vit/upernet_vit-tiny-p4-mln_1xb4-300i_tiny-ade20k-64x64.py',
     '../../_base_/convvit.py',
@@ -14,6 +14,7 @@ model = dict(
         arch={{_base_.tiny_convvit_arch}},
         img_size=64,
         use_rel_pos=True,
+        layer_scale_init_value=1.0,
         drop_path_rate=0.2,
         out_indices=(0, 1, 2, 3),
         init_cfg={{_base_.convvit_dense_init}}),
@@ -29,4 +30,5 @@ optim_wrapper = dict(
             '.pos_embed': dict(decay_mult=0.0),
             '.rel_pos_h': dict(decay_mult=0.0),
             '.rel_pos_w': dict(decay_mult=0.0),
+            '.gamma': dict(decay_mult=0.0),
         }))
