@@ -116,10 +116,11 @@ class ConvMAEViT(ConvViT):
                              f'{mask_ratio}')
         if self.global_rel_pos_bias is not None or any(
                 b.window_size or b.rel_pos_h is not None
-                for b in self.blocks3):
+                or b.rel_pos_table is not None for b in self.blocks3):
             raise ValueError('ConvMAEViT runs stage 3 on the visible tokens '
-                             'only: window_size, use_rel_pos and '
-                             'shared_rel_pos_bias must be off')
+                             'only: window_size, use_rel_pos, '
+                             'shared_rel_pos_bias and block_rel_pos_bias '
+                             'must be off')
         self.mask_ratio = mask_ratio
         dims = self.embed_dims
         self.stage1_output_decode = nn.Conv2d(dims[0], dims[2], 4, 4)

@@ -29,6 +29,9 @@ Relative position biases of stage 3, new parameters either way:
   bias per head and relative offset (:class:`RelPosBiasTable`), one table
   shared by all windowed blocks and one by all global blocks,
   zero-initialised;
+* ``block_rel_pos_bias=True``: ConvMAE's segmentor (``SEG/backbone/
+  convmae.py`` L108-133, L356-360): one such table per block
+  (``blocks3.N.rel_pos_table``) on the ``img_size / 16`` grid;
 * ``use_rel_pos=True``: decomposed (MViTv2/ViTDet) biases, one pair of
   tables per block, as the plain-ViT detection protocol.
 
@@ -195,6 +198,10 @@ class ConvViT(BaseBackbone):
             blocks, ``global_rel_pos_bias`` (the ``img_size / 16`` grid) for
             the global ones, each built only when some block uses it.
             Excludes ``use_rel_pos``. Defaults to False.
+        block_rel_pos_bias (bool): One :class:`RelPosBiasTable` per
+            stage-3 block (``blocks3.N.rel_pos_table``, the ``img_size /
+            16`` grid, or the window for windowed blocks), as ConvMAE's
+            segmentor. Excludes the other two. Defaults to False.
         layer_scale_init_value (float): Layer scale of the stage-3 blocks'
             attention and MLP branches (``attn.gamma1``, ``ffn.gamma2``),
             initialised to this value; 0 = none. ConvMAE's segmentor uses 1
@@ -234,6 +241,7 @@ class ConvViT(BaseBackbone):
                  global_attn_indexes: Sequence[int] = (),
                  use_rel_pos: bool = False,
                  shared_rel_pos_bias: bool = False,
+                 block_rel_pos_bias: bool = False,
                  layer_scale_init_value: float = 0.,
                  final_norm: bool = False,
                  drop_path_rate: float = 0.,
@@ -263,9 +271,10 @@ class ConvViT(BaseBackbone):
         if img_size % 16:
             raise ValueError(f'img_size must be a multiple of 16 (the '
                              f'stage-3 stride), got {img_size}')
-        if use_rel_pos and shared_rel_pos_bias:
-            raise ValueError('use_rel_pos (per-block decomposed tables) and '
-                             'shared_rel_pos_bias (shared tables) exclude '
+        if use_rel_pos + shared_rel_pos_bias + block_rel_pos_bias > 1:
+            raise ValueError('use_rel_pos (per-block decomposed tables), '
+                             'shared_rel_pos_bias (shared tables) and '
+                             'block_rel_pos_bias (a table per block) exclude '
                              'each other')
         self.embed_dims = dims
         self.num_layers = depths[2]
@@ -303,6 +312,11 @@ class ConvViT(BaseBackbone):
                 layer_scale_init_value=layer_scale_init_value,
                 qkv_bias=True,
                 norm_cfg=dict(type='LN', eps=1e-6)))
+        for block in blocks3:
+            block.rel_pos_table = RelPosBiasTable(
+                (block.window_size, ) * 2 if block.window_size else
+                self.patch_resolution, self.arch_settings['num_heads']
+            ) if block_rel_pos_bias else None
         self.blocks3 = ModuleList(blocks3)
         self.windowed_rel_pos_bias = self.global_rel_pos_bias = None
         if shared_rel_pos_bias:
@@ -439,7 +453,11 @@ class ConvViT(BaseBackbone):
         x, hw = self.tokens(s2)
         biases = self.shared_biases(hw)
         for block in self.blocks3:
-            x = self._run(block, x, hw, biases[bool(block.window_size)])
+            bias = biases[bool(block.window_size)]
+            if block.rel_pos_table is not None:
+                table = block.rel_pos_table
+                bias = table(table.size if block.window_size else hw)
+            x = self._run(block, x, hw, bias)
         if self.final_norm:
             x = self.norm(x)
         if self.out_type == 'avg_featmap':

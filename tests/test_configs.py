@@ -172,8 +172,9 @@ def test_convmae_configs_keep_published_recipe(path):
         assert cfg.mimb_stage == 'seg'
         assert enc.drop_path_rate == 0.2 and cfg.model.neck is None
         # SEG/configs/convmae/upernet_convmae_base_512_slide_160k_ade20k.py
-        # L20 init_values=1.
-        assert enc.layer_scale_init_value == 1.0
+        # L19-20 use_rel_pos_bias=True (a table per block), init_values=1.
+        assert enc.layer_scale_init_value == 1.0 and enc.block_rel_pos_bias
+        assert not enc.get('use_rel_pos')
         assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.75
         assert cfg.train_cfg.max_iters == 160000
 

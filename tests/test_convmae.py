@@ -160,7 +160,7 @@ def test_bias_table_rows_follow_the_official_offset_index():
     assert square((6, 5)).shape == (1, 30, 30)  # larger grid: resized
 
 
-def test_shared_tables_serve_every_windowed_and_every_global_block():
+def test_bias_tables_shared_by_windowed_and_global_blocks_or_per_block():
     torch.manual_seed(0)
     arch = dict(TINY, depths=[1, 1, 4])
     model = ConvViT(arch=arch, img_size=64, window_size=2,
@@ -188,13 +188,27 @@ def test_shared_tables_serve_every_windowed_and_every_global_block():
         model.windowed_rel_pos_bias.relative_position_bias_table.add_(1.)
         model.windowed_rel_pos_bias.relative_position_bias_table[4] += 1.
     assert not torch.allclose(model(x)[2], base)
+    per_block = ConvViT(arch=arch, img_size=64, window_size=2,
+                        global_attn_indexes=(0, 2), block_rel_pos_bias=True)
+    tables = [b.rel_pos_table.relative_position_bias_table
+              for b in per_block.blocks3]
+    assert [t.shape[0] for t in tables] == [49, 9, 49, 9]
+    assert len({id(t) for t in tables}) == 4
+    per_block(x)[2].sum().backward()
+    assert all(t.grad.abs().sum() > 0 for t in tables)
+    assert per_block.get_layer_depth(
+        'backbone.blocks3.2.rel_pos_table.relative_position_bias_table',
+        'backbone.') == (3, 6)
     only_windows = ConvViT(arch=TINY, img_size=64, window_size=2,
                            shared_rel_pos_bias=True)
     assert only_windows.global_rel_pos_bias is None
     with pytest.raises(ValueError, match='exclude each other'):
         ConvViT(arch=TINY, use_rel_pos=True, shared_rel_pos_bias=True)
-    with pytest.raises(ValueError, match='shared_rel_pos_bias'):
-        ConvMAEViT(arch=TINY, img_size=64, shared_rel_pos_bias=True)
+    with pytest.raises(ValueError, match='exclude each other'):
+        ConvViT(arch=TINY, block_rel_pos_bias=True, shared_rel_pos_bias=True)
+    for option in ('shared_rel_pos_bias', 'block_rel_pos_bias'):
+        with pytest.raises(ValueError, match=option):
+            ConvMAEViT(arch=TINY, img_size=64, **{option: True})
 
 
 def test_layer_scale_of_one_leaves_the_pretrained_function():
@@ -271,9 +285,11 @@ def test_pretrained_encoder_loads_into_every_task(convmae_checkpoint, config,
         assert not state['windowed_rel_pos_bias.relative_position_bias_table'
                          ].any()
         assert not any('.rel_pos_' in k for k in state)
-    if scope == 'mmseg':  # layer scale 1 on both stage-3 branches
+    if scope == 'mmseg':  # layer scale 1 and a bias table per block
         assert torch.equal(state['blocks3.1.ffn.gamma2.weight'],
                            torch.ones(64))
+        assert state['blocks3.1.rel_pos_table.relative_position_bias_table'
+                     ].shape == (49, 4)
     for key, value in state.items():
         if key.startswith(new) or '.rel_pos_' in key or '.gamma' in key:
             continue

@@ -2,7 +2,10 @@
 # ConvMAE segmentation recipe (Alpha-VL/ConvMAE SEG/): the four levels
 # (stages 1-3 at strides 4, 8, 16 and stage 3 max-pooled to 32; 256, 384,
 # 768, 768 channels) go straight to the UPerHead (no resampling neck);
-# global attention with relative position biases in stage 3, 512 x 512
+# global attention in stage 3 with one relative position bias table per
+# block (BEiT style, zero init: SEG/backbone/convmae.py L108-133, L356-360;
+# weight decay on it as the official, which exempts only 1-D parameters:
+# SEG/mmcv_custom/layer_decay_optimizer_constructor.py L47), 512 x 512
 # crops, 8 GPUs x 2, AdamW lr 1e-4, wd 0.05, layer decay 0.75, drop path
 # 0.2, 1500 warm-up iterations then poly, 160k iterations, sliding-window
 # test; layer scale (init 1.0, new parameters: ConvMAE's pretraining has
@@ -11,11 +14,11 @@
 # ade20k.py L20 init_values=1.; SEG/backbone/convmae.py L190-202), without
 # weight decay (1-D, L47 of SEG/mmcv_custom/
 # layer_decay_optimizer_constructor.py).
-# Differences from the official code: the relative position biases are
-# decomposed per block (ViTDet/MViTv2) where the official has one BEiT-style
-# table per block (SEG/backbone/convmae.py L108-133), and the stride-32
-# level is a 2 x 2 max-pool where the official has a 3 x 3 stride-2 conv
-# + SyncBN + GELU (L364-368).
+# Differences from the official code: the stride-32 level is a 2 x 2
+# max-pool where the official has a 3 x 3 stride-2 conv + SyncBN + GELU
+# (SEG/backbone/convmae.py L364-368), and the position table is exempt from
+# weight decay (the official's no-decay name check misses its 'backbone.'
+# prefix, L47).
 # Set the encoder with
 #   --cfg-options model.backbone.init_cfg.checkpoint=<pretrain checkpoint>
 _base_ = [
@@ -28,7 +31,7 @@ model = dict(
         type='mmpretrain.ConvViT',
         arch='base',
         img_size=512,
-        use_rel_pos=True,
+        block_rel_pos_bias=True,
         layer_scale_init_value=1.0,
         drop_path_rate=0.2,
         out_indices=(0, 1, 2, 3),
@@ -43,7 +46,5 @@ optim_wrapper = dict(
         norm_decay_mult=0.0,
         custom_keys={
             '.pos_embed': dict(decay_mult=0.0),
-            '.rel_pos_h': dict(decay_mult=0.0),
-            '.rel_pos_w': dict(decay_mult=0.0),
             '.gamma': dict(decay_mult=0.0),
         }))

@@ -1,8 +1,9 @@
 # Smoke variant of the ConvViT UperNet protocol on the tiny ADE20K: the
 # plain-ViT smoke segmentation run (data, 64 px crops, 300 iterations, lr,
 # BN) with the ConvViT-B protocol's model: the tiny ConvViT's four levels
-# (strides 4-32) straight into the UPerHead, global attention with relative
-# position biases, layer scale (init 1), layer decay 0.75, drop path 0.2.
+# (strides 4-32) straight into the UPerHead, global attention with one
+# relative position bias table per block, layer scale (init 1), layer decay
+# 0.75, drop path 0.2.
 _base_ = [
     '../vit/upernet_vit-tiny-p4-mln_1xb4-300i_tiny-ade20k-64x64.py',
     '../../_base_/convvit.py',
@@ -13,7 +14,7 @@ model = dict(
         type='mmpretrain.ConvViT',
         arch={{_base_.tiny_convvit_arch}},
         img_size=64,
-        use_rel_pos=True,
+        block_rel_pos_bias=True,
         layer_scale_init_value=1.0,
         drop_path_rate=0.2,
         out_indices=(0, 1, 2, 3),
@@ -28,7 +29,5 @@ optim_wrapper = dict(
         norm_decay_mult=0.0,
         custom_keys={
             '.pos_embed': dict(decay_mult=0.0),
-            '.rel_pos_h': dict(decay_mult=0.0),
-            '.rel_pos_w': dict(decay_mult=0.0),
             '.gamma': dict(decay_mult=0.0),
         }))
