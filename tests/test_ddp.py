@@ -34,7 +34,7 @@ FAMILIES = {
     'swin': ('um-mae/um-mae_swin-micro_1xb32-coslr-30e_tiny-in1k-128px.py',
              'seg', 'swin/upernet_swin-micro_1xb4-300i_tiny-ade20k-64x64.py'),
     'pvt': ('um-mae/um-mae_pvt-micro_1xb32-coslr-30e_tiny-in1k-128px.py',
-            'det', 'pvt/mask-rcnn_pvt-micro-fpn_1xb2-6e_tiny-coco-128px.py'),
+            'det', 'pvt/mask-rcnn_pvt-micro-fpn_1xb2-12e_tiny-coco-128px.py'),
 }
 SHORT = dict(det=['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
                   'default_hooks.checkpoint.interval=1',

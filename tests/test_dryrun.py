@@ -37,11 +37,13 @@ def shrunk(config, test=False, iters=3, batch=1, procs=2):
 
 def test_every_real_pretraining_config_and_no_smoke_one():
     configs = real_pretrain_configs(CONFIGS)
-    assert len(configs) == 13
+    assert len(configs) == 16  # 13 published recipes, 3 named variants
     assert {osp.basename(osp.dirname(c)) for c in configs} == {
         'mae', 'emae', 'convmae', 'um-mae', 'simmim'}
     assert not [c for c in configs if '_tiny-' in c or 'micro' in c]
-    assert sum('swin-tiny' in c for c in configs) == 3  # Swin-T is real
+    assert sum('swin-tiny' in c for c in configs) == 5  # Swin-T is real
+    assert sum(osp.basename(c).split('_')[0] in ('um-mae-pp', 'simmim-w8')
+               for c in configs) == 3
 
 
 def test_shrinks_only_batch_samples_and_iterations():

@@ -36,7 +36,7 @@ SMOKE_INIT = [('mmpretrain-swin-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
                'mmpretrain'),
               ('mmpretrain-swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px'
                '.py', 'mmpretrain'),
-              ('mask-rcnn_mmpretrain-swin-micro-fpn_1xb2-6e_tiny-coco-128px'
+              ('mask-rcnn_mmpretrain-swin-micro-fpn_1xb2-12e_tiny-coco-128px'
                '.py', 'mmdet'),
               ('upernet_mmpretrain-swin-micro_1xb4-300i_tiny-ade20k-64x64.py',
                'mmseg')]

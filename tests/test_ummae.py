@@ -33,7 +33,7 @@ def tasks(family):
                   'mmpretrain'),
         linear=(f'{bench}{family}-micro_1xb32-linear-coslr-10e_tiny-in1k-'
                 '64px.py', 'mmpretrain'),
-        det=(f'{bench}mask-rcnn_{family}-micro-fpn_1xb2-6e_tiny-coco-128px'
+        det=(f'{bench}mask-rcnn_{family}-micro-fpn_1xb2-12e_tiny-coco-128px'
              '.py', 'mmdet'),
         seg=(f'{bench}upernet_{family}-micro_1xb4-300i_tiny-ade20k-64x64.py',
              'mmseg'))

@@ -29,7 +29,7 @@ mimb_downstream = dict(
     knn='../benchmarks/mmpretrain-swin/'
     'mmpretrain-swin-micro_knn-k20_tiny-in1k-64px.py',
     det='../benchmarks/mmpretrain-swin/'
-    'mask-rcnn_mmpretrain-swin-micro-fpn_1xb2-6e_tiny-coco-128px.py',
+    'mask-rcnn_mmpretrain-swin-micro-fpn_1xb2-12e_tiny-coco-128px.py',
     seg='../benchmarks/mmpretrain-swin/'
     'upernet_mmpretrain-swin-micro_1xb4-300i_tiny-ade20k-64x64.py')
 # Dense stages from the pretrained encoder here, unlike the real reference

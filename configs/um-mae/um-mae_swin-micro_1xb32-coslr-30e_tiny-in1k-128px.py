@@ -46,7 +46,7 @@ mimb_downstream = dict(
     linear='../benchmarks/swin/'
     'swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
     knn='../benchmarks/swin/swin-micro_knn-k20_tiny-in1k-64px.py',
-    det='../benchmarks/swin/mask-rcnn_swin-micro-fpn_1xb2-6e_tiny-coco-128px.py',
+    det='../benchmarks/swin/mask-rcnn_swin-micro-fpn_1xb2-12e_tiny-coco-128px.py',
     seg='../benchmarks/swin/'
     'upernet_swin-micro_1xb4-300i_tiny-ade20k-64x64.py')
 mimb_smoke = None

@@ -5,7 +5,7 @@
 # stage maps at 128 px (32, 16, 8, 4), padding of smaller maps, drop path
 # 0.2.
 _base_ = [
-    '../swin/mask-rcnn_swin-micro-fpn_1xb2-6e_tiny-coco-128px.py',
+    '../swin/mask-rcnn_swin-micro-fpn_1xb2-12e_tiny-coco-128px.py',
     '../../_base_/mmpretrain_swin.py',
 ]
 model = dict(
