@@ -27,6 +27,8 @@ from typing import Callable, Tuple
 import numpy as np
 from PIL import Image
 
+from benchmarks.errors import cli_main
+
 ADE20K_IMAGES = 20210 + 2000
 
 
@@ -136,9 +138,10 @@ def bench_ade(root: str, samples: int, size: int) -> dict:
                 ade20k_estimate_s=per_sample * ADE20K_IMAGES)
 
 
+@cli_main('mimb-data-check-bench')
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
+        prog='mimb-data-check-bench', description=__doc__.split('\n\n')[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('--images', type=int, default=20000,
                         help='COCO images (real train2017: 118287)')

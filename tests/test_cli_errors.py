@@ -90,6 +90,9 @@ CASES = {
     'mimb-scaling-bench': (scaling_bench_case, 'taken'),
     # SyntaxError traceback
     'mimb-dryrun': (dryrun_case, 'cannot read config'),
+    # argparse's one line (the bench came with it)
+    'mimb-data-check-bench': (lambda t: ['--images', '0'],
+                              '--images must be >= 1'),
 }
 
 

@@ -6,6 +6,7 @@ import json
 import sys
 
 import pytest
+import torch
 
 import benchmarks.pipeline as pipeline
 
@@ -36,7 +37,8 @@ def fake_run(tmp_path, monkeypatch):
         'mimb_downstream = dict(' + ', '.join(
             f"{s}='./{s}.py'" for s in TRANSFER) + ')\n'
         "mimb_init_from = dict(det='finetune', seg='finetune')\n")
-    (tmp_path / 'pre.pth').write_text('pretrained')
+    # a real (empty) checkpoint: the pipeline checks --checkpoint up front
+    torch.save({'state_dict': {}}, tmp_path / 'pre.pth')
 
     def run(fail='', parallel=3):
         def command(stage, config, work_dir, checkpoint, args, port=None):
