@@ -274,15 +274,16 @@ def aggregate(runs: pd.DataFrame,
     table = table.join(last).join(missing).reset_index()
     table['source'] = 'measured'
     if published is not None and len(published):
+        keys = [_published_key(row) for _, row in table.iterrows()]
+        ref_keys = [_published_key(row) for _, row in published.iterrows()]
         for metric in METRICS:
             if metric not in published:
                 continue
-            ref = {_published_key(row): row[metric]
-                   for _, row in published.iterrows()
-                   if pd.notna(row[metric])}
+            ref = {key: value for key, value in zip(ref_keys,
+                                                    published[metric])
+                   if pd.notna(value)}
             table[f'{metric}_vs_published'] = table[metric] - [
-                ref.get(_published_key(row), np.nan)
-                for _, row in table.iterrows()]
+                ref.get(key, np.nan) for key in keys]
         table = pd.concat([table, published], ignore_index=True)
     return table.sort_values(SETTING + ['source'],
                              kind='stable').reset_index(drop=True)
