@@ -38,8 +38,9 @@ from .coord_swin import CoordSwin
 from .data_checks import DatasetCheckError
 from .datasets import CheckedADE20KDataset, CheckedCocoDataset, CheckedImageNet
 from .emae import EMAE, EMAEViT, parallel_masks
-from .hooks import (NonFiniteLossError, NonFiniteLossHook, RNGStateHook,
-                    RunSummaryHook, TimeBudgetHook)
+from .hooks import (InitCheckpointHook, NonFiniteLossError,
+                    NonFiniteLossHook, RNGStateHook, RunSummaryHook,
+                    TimeBudgetHook)
 from .knn import KNNTestLoop
 from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
 from .simmim_pyramid import SimMIMCoordPVT, SimMIMCoordSwin
@@ -57,7 +58,7 @@ __all__ = [
     'CheckedADE20KDataset', 'CheckedCocoDataset', 'CheckedImageNet',
     'ConvMAEDecoder', 'ConvMAEViT', 'ConvViT', 'CoordPVT', 'CoordSwin',
     'CorruptImageError', 'DatasetCheckError', 'EMAE', 'EMAEViT',
-    'KNNTestLoop',
+    'InitCheckpointHook', 'KNNTestLoop',
     'NamedLoadImageFromFile', 'NonFiniteLossError', 'NonFiniteLossHook',
     'RNGStateHook', 'RunSummaryHook', 'SimMIMCoordPVT', 'SimMIMCoordSwin',
     'SimpleFeaturePyramid',

@@ -10,6 +10,9 @@
 * :class:`TimeBudgetHook` ends training at the first epoch boundary past a
   wall-clock budget (config key ``mimb_time_budget_s``), for comparisons of
   methods at equal pretraining time.
+* :class:`InitCheckpointHook` saves the weights training starts from
+  (``init.pth``, config key ``mimb_save_init``): the random-init baseline
+  of the pipeline is exactly that point.
 * :class:`RunSummaryHook` measures what a run cost (device type and count,
   wall time, device-hours, images/s, peak memory, iterations, epochs) and
   writes it with the final metrics and provenance to ``run_summary.json`` in
@@ -266,6 +269,32 @@ class TimeBudgetHook(Hook):
                 f'time budget {self.budget:.0f} s reached after '
                 f'{elapsed:.1f} s, {runner.epoch + 1} epochs: stopping')
             runner.train_loop.stop_training = True
+
+
+INIT_CHECKPOINT = 'init.pth'
+
+
+@HOOKS.register_module()
+class InitCheckpointHook(Hook):
+    """Save the model as training starts, when ``runner.cfg.mimb_save_init``.
+
+    ``before_train`` runs after the runner initialised the weights (seeded
+    by ``randomness.seed``) and before the first iteration, so
+    ``<work_dir>/init.pth`` holds exactly the weights the run starts from.
+    With ``train_cfg.max_epochs=0`` the run ends there: this is how the
+    pipeline makes its random-init baseline. Not written on a resumed run.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        if not runner.cfg.get('mimb_save_init') or runner.iter != 0:
+            return
+        runner.save_checkpoint(runner.work_dir, INIT_CHECKPOINT,
+                               save_optimizer=False,
+                               save_param_scheduler=False)
+        runner.logger.info('weights at the start of training saved to '
+                           f'{osp.join(runner.work_dir, INIT_CHECKPOINT)}')
 
 
 def package_versions(names: Sequence[str] = PACKAGES) -> Dict[str, str]:

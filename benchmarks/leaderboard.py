@@ -21,7 +21,12 @@ linked from the HTML with a thumbnail; ``metrics_missing`` names the
 metrics of stages that finished without them, whose cells read ``missing``.
 The files are replaced together: a failure leaves the previous set.
 ``leaderboard_budget.{csv,md}`` compares the methods at equal pretraining
-device-hours (:func:`matched_budget`).
+device-hours (:func:`matched_budget`). ``random-init`` rows are the
+untrained encoder through the same protocols; every measured row shows its
+gain over the one of its encoder (``<metric>_vs_random_init``), and
+``leaderboard_pairs.{csv,md}`` says for every two settings on one backbone
+whether their difference exceeds the seed spread
+(:mod:`benchmarks.comparisons`).
 
 Usage: ``mimb-leaderboard work_dirs/pipeline [more run folders] --out results``
 """
@@ -44,6 +49,8 @@ from PIL import Image
 from backbones.fileio import atomic_write_text
 from backbones.reconstruction import RECON_FILE
 from benchmarks.atomic import file_set
+from benchmarks.comparisons import (RANDOM_INIT, pairs_markdown, pairwise,
+                                    with_random_init_gains)
 from benchmarks.errors import cli_main
 from benchmarks.summary_checks import SummaryValues, stage_metrics_missing
 
@@ -75,6 +82,7 @@ MISSING = 'missing'
 # every file write_leaderboard can write, in the order it lists them
 OUTPUT_FILES = ('leaderboard_runs.csv', 'leaderboard.csv', 'leaderboard.md',
                 'leaderboard_budget.csv', 'leaderboard_budget.md',
+                'leaderboard_pairs.csv', 'leaderboard_pairs.md',
                 'leaderboard.html',
                 *(f'plot_{m}_vs_cost.png' for m in METRICS),
                 'plot_pretrain_loss.png')
@@ -364,6 +372,10 @@ def _cell(row, metric: str) -> str:
     delta = row.get(f'{metric}_vs_published')
     if delta is not None and not pd.isna(delta):
         text += f' ({delta:+.3g} vs published)'
+    gain = row.get(f'{metric}_vs_random_init')
+    if gain is not None and not pd.isna(gain):
+        text += (f' ({gain:+.3g} vs {RANDOM_INIT}, '
+                 f"{row[f'{metric}_vs_random_init_verdict']})")
     return text
 
 
@@ -482,9 +494,13 @@ def write_leaderboard(runs: pd.DataFrame, out_dir: str,
     with file_set(out_dir, OUTPUT_FILES) as build:
         atomic_write_text(osp.join(build, 'leaderboard_runs.csv'),
                           runs.to_csv(index=False))
-        table = select(aggregate(runs, load_published(published)
-                                 if published else None), **filters)
+        table = with_random_init_gains(select(aggregate(
+            runs, load_published(published) if published else None),
+            **filters), list(METRICS))
         write_tables(table, build)
+        pairs = pairwise(table, list(METRICS))
+        write_tables(pairs, build, 'leaderboard_pairs',
+                     pairs_markdown(pairs))
         budget = pd.concat([matched_budget(table, m).assign(metric=m)
                             for m in METRICS], ignore_index=True)
         write_tables(budget, build, 'leaderboard_budget',

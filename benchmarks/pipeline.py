@@ -33,6 +33,15 @@ pretraining; a stage that starts from another's checkpoint (the config's
 ``mimb_init_from``, e.g. dense stages from the fine-tuned encoder) waits for
 it, and a failing stage does not stop the others: every failure is reported
 at the end and the exit code is 1.
+
+``--random-init`` (on by default with ``--smoke``) also runs the transfer
+stages from the untrained encoder: the pretraining config run for 0 epochs
+with the same seed saves exactly the weights pretraining starts from
+(:class:`backbones.hooks.InitCheckpointHook`), into
+``<runs-root>/random-init_<backbone>_0e_seed<N>``, whose pipeline summary
+gives the leaderboard its ``random-init`` row. Methods on the same backbone
+share that folder: its finished stages are reused. ``--seeds 0 1 2`` runs
+everything once per seed.
 """
 import argparse
 import glob
@@ -47,14 +56,15 @@ import sys
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Deque, Dict, List, Optional
+from typing import Deque, Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
 from backbones.compat import check_checkpoint_file
 from backbones.fileio import atomic_write_json
-from backbones.hooks import SUMMARY_FILE
+from backbones.hooks import INIT_CHECKPOINT, SUMMARY_FILE
 from backbones.reconstruction import RECON_FILE
+from benchmarks.comparisons import RANDOM_INIT
 from benchmarks.errors import cli_main, exception_lines, read_config
 from benchmarks.leaderboard import (PIPELINE_SUMMARY, build_leaderboard,
                                     write_leaderboard)
@@ -66,6 +76,9 @@ PACKAGE = dict(det='mmdet', seg='mmseg')  # the others: mmpretrain
 # stages whose config takes the pretrained encoder through init_cfg
 INIT_STAGES = ('finetune', 'linear', 'det', 'seg')
 TINY_DATA = osp.join('data', 'tiny')
+# what makes the pretraining config stop before its first iteration,
+# having saved the weights it would start from (InitCheckpointHook)
+INIT_ONLY_OPTIONS = ('train_cfg.max_epochs=0', 'mimb_save_init=True')
 OUTPUT_KEPT = 400  # lines of a stage's output searched for its exception
 TENSORBOARD_CONFIG = '''# mimb-pipeline --tensorboard: {config} + TensorBoard
 _base_ = [{config!r}]
@@ -143,7 +156,8 @@ def free_port() -> int:
 
 def stage_command(stage: str, config: str, work_dir: str,
                   checkpoint: Optional[str], args,
-                  port: Optional[int] = None) -> List[str]:
+                  port: Optional[int] = None,
+                  extra: Sequence[str] = ()) -> List[str]:
     """The ``mim`` command line of one stage.
 
     Args:
@@ -156,6 +170,7 @@ def stage_command(stage: str, config: str, work_dir: str,
             ``tensorboard`` as :func:`parse_args` gives them.
         port (int, optional): Rendezvous port of a multi-process launcher.
             Defaults to None (mim picks one at random).
+        extra (Sequence[str]): More ``--cfg-options`` (key=value).
 
     Returns:
         list[str]: The argv.
@@ -178,7 +193,7 @@ def stage_command(stage: str, config: str, work_dir: str,
     options = [f'randomness.seed={args.seed}']
     if stage in INIT_STAGES:
         options.append(f'model.backbone.init_cfg.checkpoint={checkpoint}')
-    return cmd + ['--cfg-options'] + options
+    return cmd + ['--cfg-options'] + options + list(extra)
 
 
 def run_logged(cmd: List[str], log_path: str, stage: str) -> float:
@@ -298,12 +313,14 @@ class StageRunner:
     """
 
     def __init__(self, args, config: str, downstream: dict,
-                 work_root: str, sources: Dict[str, str]) -> None:
+                 work_root: str, sources: Dict[str, str],
+                 init_only: bool = False) -> None:
         self.args = args
         self.config = config
         self.downstream = downstream
         self.work_root = work_root
         self.sources = sources
+        self.init_only = init_only  # the random-init baseline's runner
         self.futures: Dict[str, Future] = {}
         self.ran: Dict[str, bool] = {}
 
@@ -312,6 +329,12 @@ class StageRunner:
         if stage == 'pretrain':
             return None
         source = self.sources[stage]
+        if source == 'pretrain' and self.init_only:
+            path = osp.join(self.work_root, 'pretrain', INIT_CHECKPOINT)
+            if not osp.isfile(path):
+                raise PipelineError(f'the random-init weights {path} are '
+                                    'missing; rerun with --force')
+            return path
         if source == 'pretrain' and self.args.checkpoint:
             return self.args.checkpoint
         if source in self.futures:
@@ -334,10 +357,17 @@ class StageRunner:
         work_dir = osp.join(self.work_root, stage)
         done = read_summary(work_dir)
         skip = bool(done and done.get('finished')) and not args.force
+        extra: Sequence[str] = ()
+        if stage == 'pretrain' and self.init_only:
+            extra = INIT_ONLY_OPTIONS
+            skip = skip and osp.isfile(osp.join(work_dir, INIT_CHECKPOINT))
+        elif stage == 'pretrain' and args.random_init:
+            # its start weights too, beside those of the random-init row
+            extra = ('mimb_save_init=True', )
         checkpoint = self.start_checkpoint(stage)
         port = free_port() if args.launcher != 'none' else None
         cmd = stage_command(stage, stage_cfg, work_dir, checkpoint, args,
-                            port)
+                            port, extra)
         print(f'[pipeline] stage {number} {stage}: {shlex.join(cmd)}',
               flush=True)
         if skip:
@@ -353,6 +383,61 @@ class StageRunner:
                     'does its config inherit configs/_base_/mimb_runtime.py?')
         self.ran[stage] = not skip
         return done
+
+
+def same_protocol(summary: dict, config: str) -> bool:
+    """Whether a stage summary was written by a run of ``config`` (by
+    file name; ``--tensorboard`` runs go through a ``tensorboard_`` copy)."""
+    recorded = (summary.get('provenance') or {}).get('config') or ''
+    name = osp.basename(recorded)
+    return osp.basename(config) in (name, name[len('tensorboard_'):])
+
+
+def random_init_runner(args, config: str, cfg: Config, names: dict,
+                       transfer: List[str]) -> StageRunner:
+    """The runner of the random-init baseline of ``config``'s backbone.
+
+    Its folder ``<runs-root>/random-init_<backbone>_0e_seed<N>`` is shared
+    by every method on that backbone: a stage finished there before is
+    reused, if the same protocol config ran it.
+
+    Raises:
+        PipelineError: A finished stage there ran another protocol config.
+    """
+    work_root = osp.abspath(osp.join(
+        args.runs_root, f"{RANDOM_INIT}_{names['backbone']}_0e_seed"
+        f'{args.seed}'))
+    downstream = cfg.get('mimb_downstream') or {}
+    for stage in transfer:
+        done = read_summary(osp.join(work_root, stage))
+        expected = relative_config(config, downstream[stage])
+        if (done and done.get('finished') and not args.force
+                and not same_protocol(done, expected)):
+            raise PipelineError(
+                f'{work_root} holds the random-init {stage} stage of '
+                f"backbone {names['backbone']} run with "
+                f"{done['provenance'].get('config')}, but this pipeline's "
+                f'protocol is {expected}: pass --force to rerun it, or use '
+                'another --runs-root')
+    return StageRunner(args, config, downstream, work_root,
+                       init_sources(cfg, ['pretrain', *transfer]),
+                       init_only=True)
+
+
+def random_init_summary(runner: StageRunner, names: dict,
+                        summary: dict) -> dict:
+    """The pipeline summary of a random-init run (its own leaderboard
+    row: method ``random-init``, schedule ``0e``)."""
+    init = osp.join(runner.work_root, 'pretrain')
+    pre = read_summary(init) or {}
+    return dict(
+        method=RANDOM_INIT, backbone=names['backbone'], schedule='0e',
+        data=names['data'], seed=runner.args.seed, smoke=runner.args.smoke,
+        variant=None, work_dir=runner.work_root,
+        pretrain_config=(pre.get('provenance') or {}).get('config'),
+        pretrain_checkpoint=osp.join(init, INIT_CHECKPOINT),
+        init_from=runner.sources, stages=summary['stages'],
+        failed=summary['failed'])
 
 
 def run_pipeline(args) -> dict:
@@ -397,23 +482,40 @@ def run_pipeline(args) -> dict:
                    variant=cfg.get('mimb_variant'), pretrain_config=config,
                    work_dir=work_root, stages={}, failed={})
     summary['init_from'] = runner.sources
+    transfer = [s for s in stages if s != 'pretrain']
+    baseline = (random_init_runner(args, config, cfg, names, transfer)
+                if args.random_init and transfer else None)
     total = len(stages)
     if 'pretrain' in stages:
         summary['stages']['pretrain'] = runner.run('pretrain', f'1/{total}')
         draw_reconstruction(config, osp.join(work_root, 'pretrain'),
                             runner.ran['pretrain'], args.seed)
-    transfer = [s for s in stages if s != 'pretrain']
+    runners = [(runner, summary, '')]
+    if baseline is not None:
+        base = dict(stages={}, failed={})
+        base['stages']['pretrain'] = baseline.run('pretrain',
+                                                  '(start weights)')
+        runners.append((baseline, base, f'{RANDOM_INIT} '))
+        summary['random_init'] = baseline.work_root
     # Submission order is STAGES order, so a stage's source was submitted
     # (and started) before it: waiting on it cannot starve the pool.
     with ThreadPoolExecutor(max_workers=args.parallel) as pool:
+        for run, _, prefix in runners:
+            for stage in transfer:
+                run.futures[stage] = pool.submit(
+                    run.run, stage,
+                    f'{prefix}{stages.index(stage) + 1}/{total}')
+    for run, out, prefix in runners:
         for stage in transfer:
-            runner.futures[stage] = pool.submit(
-                runner.run, stage, f'{stages.index(stage) + 1}/{total}')
-    for stage in transfer:
-        try:
-            summary['stages'][stage] = runner.futures[stage].result()
-        except PipelineError as err:
-            summary['failed'][stage] = str(err)
+            try:
+                out['stages'][stage] = run.futures[stage].result()
+            except PipelineError as err:
+                out['failed'][stage] = str(err)
+                if run is baseline:
+                    summary['failed'][f'{RANDOM_INIT}/{stage}'] = str(err)
+    if baseline is not None:
+        atomic_write_json(osp.join(baseline.work_root, PIPELINE_SUMMARY),
+                          random_init_summary(baseline, names, base))
     pointer = osp.join(work_root, 'pretrain', 'last_checkpoint')
     summary['pretrain_checkpoint'] = args.checkpoint or (
         last_checkpoint(osp.dirname(pointer)) if osp.isfile(pointer) else
@@ -442,7 +544,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='where runs live; the leaderboard reads them all')
     parser.add_argument('--results', default='results',
                         help='leaderboard output folder')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        metavar='SEED', help='run everything once per seed '
+                        '(the leaderboard shows mean ± std and which '
+                        'differences exceed the spread)')
+    parser.add_argument('--seed', type=int, dest='seeds',
+                        action=_OneSeed, help='same as --seeds SEED')
+    parser.add_argument('--random-init', action=argparse.BooleanOptionalAction,
+                        default=None, help='also evaluate the untrained '
+                        'encoder (the weights pretraining starts from) '
+                        'through the same transfer stages, once per backbone '
+                        'and seed (default: on with --smoke)')
     parser.add_argument('--launcher', default='none',
                         choices=('none', 'pytorch', 'slurm'))
     parser.add_argument('--gpus', type=int, default=8,
@@ -466,28 +578,50 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f'--parallel must be >= 1, got {args.parallel}')
     if args.gpus < 1:
         parser.error(f'--gpus must be >= 1, got {args.gpus}')
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f'--seeds has repeated values: {args.seeds}')
+    if args.random_init is None:
+        args.random_init = args.smoke
+    args.seed = args.seeds[0]  # the seed run_pipeline runs (main sets each)
     return args
+
+
+class _OneSeed(argparse.Action):
+    """``--seed N``: the one-element form of ``--seeds``."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        setattr(namespace, self.dest, [value])
 
 
 @cli_main('mimb-pipeline', PipelineError)
 def main(argv=None) -> int:
     args = parse_args(argv)
-    summary = run_pipeline(args)
-    runs = build_leaderboard([args.runs_root, summary['work_dir']])
+    summaries = []
+    for seed in args.seeds:
+        args.seed = seed
+        if len(args.seeds) > 1:
+            print(f'[pipeline] seed {seed} ({args.seeds.index(seed) + 1} '
+                  f'of {len(args.seeds)})', flush=True)
+        summaries.append(run_pipeline(args))
+    runs = build_leaderboard([args.runs_root] +
+                             [s['work_dir'] for s in summaries])
     paths = write_leaderboard(runs, args.results)
-    print(f'[pipeline] summary: '
-          f"{osp.join(summary['work_dir'], PIPELINE_SUMMARY)}")
+    failed = False
+    for summary in summaries:
+        print(f'[pipeline] summary: '
+              f"{osp.join(summary['work_dir'], PIPELINE_SUMMARY)}")
+        for stage, done in summary['stages'].items():
+            missing = stage_metrics_missing(done)  # pretraining: none
+            if missing is not None and stage != 'pretrain':
+                names = f' ({", ".join(missing)})' if missing else ''
+                print(f'mimb-pipeline: warning: stage {stage} finished '
+                      f'without metrics{names}; the leaderboard shows them '
+                      'as missing', file=sys.stderr)
+        for stage, message in summary['failed'].items():
+            print(f'mimb-pipeline: error: {message}', file=sys.stderr)
+        failed = failed or bool(summary['failed'])
     print('[pipeline] leaderboard: ' + ', '.join(paths))
-    for stage, done in summary['stages'].items():
-        missing = stage_metrics_missing(done)  # pretraining evaluates none
-        if missing is not None and stage != 'pretrain':
-            names = f' ({", ".join(missing)})' if missing else ''
-            print(f'mimb-pipeline: warning: stage {stage} finished without '
-                  f'metrics{names}; the leaderboard shows them as missing',
-                  file=sys.stderr)
-    for stage, message in summary['failed'].items():
-        print(f'mimb-pipeline: error: {message}', file=sys.stderr)
-    return 1 if summary['failed'] else 0
+    return 1 if failed else 0
 
 
 if __name__ == '__main__':

@@ -4,7 +4,8 @@
   cost, one series per method; measured rows are filled markers at their
   device-hours, published rows hollow markers at their published
   device-hours, or in a separate panel at their wall hours where the
-  source gives no device count.
+  source gives no device count; the ``random-init`` rows (no
+  pretraining) are dashed horizontal lines, one per backbone.
 * ``plot_pretrain_loss.png``: the per-epoch pretraining loss of every
   setting (method, backbone, schedule), averaged over its seeds.
 """
@@ -18,6 +19,7 @@ import matplotlib
 import pandas as pd
 
 from backbones.fileio import atomic_write_bytes
+from benchmarks.comparisons import RANDOM_INIT
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -45,6 +47,8 @@ def plot_metrics_vs_cost(table: pd.DataFrame, metrics: List[str],
                ('pretrain_wall_hours',
                 'published wall hours (device count not given)')]
     paths = []
+    baselines = table[table.method == RANDOM_INIT]
+    table = table[table.method != RANDOM_INIT]
     for metric in metrics:
         panels = []
         for col, label in axes_of:
@@ -59,6 +63,12 @@ def plot_metrics_vs_cost(table: pd.DataFrame, metrics: List[str],
                                  figsize=(6 * len(panels), 4))
         methods = sorted(set(table.method.dropna()))
         for ax, (points, label) in zip(axes[0], panels):
+            for i, base in enumerate(baselines.itertuples()):
+                if pd.notna(getattr(base, metric, None)):
+                    ax.axhline(getattr(base, metric), color='0.4',
+                               linestyle=('--', ':', '-.')[i % 3],
+                               linewidth=1,
+                               label=f'{RANDOM_INIT} {base.backbone}')
             _scatter(ax, points, metric, methods)
             ax.set_xlabel(label)
         fig.tight_layout()

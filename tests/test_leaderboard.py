@@ -100,7 +100,7 @@ def test_seeds_collapse_published_rows_and_deltas(tmp_path):
     page.feed((tmp_path / 'out' / 'leaderboard.html').read_text())
     assert page.rows == 1 + 4  # header + emae, mae, 2 published
     assert '84 ± 1 (+0.5 vs published)' in page.cells
-    assert len([p for p in paths if not p.endswith('.png')]) == 6
+    assert len([p for p in paths if not p.endswith(".png")]) == 8
 
 
 def test_plots_filters_html_images_and_permissions(tmp_path):

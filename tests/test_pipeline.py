@@ -1,14 +1,17 @@
 """The smoke pipeline end to end for every method (MAE, EMAE, ConvMAE,
 UM-MAE, SimMIM): pretraining (and its reconstruction picture) -> fine-tune,
 linear probe, kNN, Mask R-CNN, UperNet -> pipeline summary -> one
-leaderboard, through the real commands."""
+leaderboard, through the real commands; and the random-init baseline of
+the plain ViT (made by MAE's pipeline, reused by EMAE's)."""
 import json
+import math
 import os
 import os.path as osp
 import sys
 
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from backbones.reconstruction import HEADER, RECON_FILE
@@ -19,10 +22,14 @@ REAL = osp.join(CONFIGS, 'mae',
 EMAE = osp.join(CONFIGS, 'emae',
                 'emae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py')
 ALL_STAGES = ('pretrain', 'finetune', 'linear', 'knn', 'det', 'seg')
+RANDOM_INIT_BY = ('mae', 'emae')
+RANDOM_INIT_RUN = 'random-init_vit-tiny-p4_0e_seed0'
 CLS_STAGES = ALL_STAGES[:4]
 # method: (pretraining config, run folder, stages, smoke image side, views)
 # EMAE and SimMIM share their dense-task code paths with MAE and UM-MAE
 # (the same encoders), so they run the classification protocols only.
+# MAE and EMAE make (resp. reuse) the random-init rows of the tiny ViT;
+# the other families' random-init rows run the same code, so CI skips them.
 RUNS = {
     'mae': (REAL, 'mae_vit-tiny-p4_30e_seed0', ALL_STAGES, 32, 1),
     'emae': (EMAE, 'emae_vit-tiny-p4_30e_seed0', CLS_STAGES, 32, 4),
@@ -43,10 +50,14 @@ def smoke_run(tiny_data, tmp_path_factory):
     cwd = tmp_path_factory.mktemp('pipeline')
     os.makedirs(cwd / 'data')
     os.symlink(tiny_data, cwd / 'data' / 'tiny')
-    for config, _, stages, _, _ in RUNS.values():  # rows of one leaderboard
-        run_cli([sys.executable, '-m', 'benchmarks.pipeline', config,
-                 '--smoke', '--runs-root', 'runs', '--results', 'results',
-                 '--stages', *stages], cwd=str(cwd), timeout=1500)
+    logs = {}
+    for method, (config, _, stages, _, _) in RUNS.items():  # one leaderboard
+        baseline = [] if method in RANDOM_INIT_BY else ['--no-random-init']
+        logs[method] = run_cli(
+            [sys.executable, '-m', 'benchmarks.pipeline', config, '--smoke',
+             '--runs-root', 'runs', '--results', 'results', '--stages',
+             *stages, *baseline], cwd=str(cwd), timeout=1500).stdout
+    (cwd / 'emae_pipeline.log').write_text(logs['emae'])
     return cwd
 
 
@@ -74,6 +85,10 @@ def test_all_stages_ran_with_metrics_and_cost(smoke_run, method):
     assert len(prov['config_sha256']) == 64 and prov['seed'] == 0
     assert prov['versions']['mmpretrain'] == '1.2.0'
     chance = 100 / 8
+    # the linear probe trains: its loss ends far below the cross-entropy
+    # of any classifier that ignores the image (ln 8 on 8 balanced classes)
+    linear = [loss for _, loss in stages['linear']['loss_curve']]
+    assert linear[-1] < 0.75 * math.log(8), linear
     for stage, key in (('finetune', 'accuracy/top1'),
                        ('linear', 'accuracy/top1'), ('knn', 'knn/top1')):
         assert stages[stage]['metrics'][key] > chance, (stage,
@@ -106,8 +121,9 @@ def test_leaderboard_rows(smoke_run):
     table = pd.read_csv(smoke_run / 'results' / 'leaderboard.csv')
     assert (table.source == 'published').any()  # results/published.csv
     table = table[table.source == 'measured']
-    assert table.method.tolist() == sorted(RUNS)
+    assert table.method.tolist() == sorted([*RUNS, 'random-init'])
     assert (table.seeds == 1).all()
+    table = table[table.method != 'random-init']
     for row in table.itertuples():
         _, folder, stages, _, _ = RUNS[row.method]
         assert f'{row.backbone}_{row.schedule}' in folder
@@ -123,12 +139,54 @@ def test_leaderboard_rows(smoke_run):
         assert f'href="../runs/{folder}/pretrain/{RECON_FILE}"' in html
 
 
+def test_random_init_rows_start_from_the_pretraining_start_point(
+        smoke_run):
+    runs = smoke_run / 'runs'
+    base = runs / RANDOM_INIT_RUN
+    summary = json.loads((base / 'pipeline_summary.json').read_text())
+    assert (summary['method'], summary['schedule']) == ('random-init', '0e')
+    assert set(summary['stages']) == set(ALL_STAGES)
+    assert all(s['finished'] for s in summary['stages'].values())
+    assert summary['stages']['pretrain']['cost']['iterations'] == 0
+    # exactly the weights MAE's and EMAE's pretraining started from
+    init = torch.load(base / 'pretrain' / 'init.pth', weights_only=True,
+                      map_location='cpu')['state_dict']
+    for method in RANDOM_INIT_BY:
+        start = torch.load(runs / RUNS[method][1] / 'pretrain' / 'init.pth',
+                           weights_only=True,
+                           map_location='cpu')['state_dict']
+        assert start.keys() == init.keys()
+        assert all(torch.equal(start[k], init[k]) for k in init), method
+    for stage in ('finetune', 'linear', 'det', 'seg'):
+        log = (base / stage / 'stage.log').read_text()
+        assert 'strict load of' in log, stage
+    expected = str(base / 'pretrain' / 'init.pth')
+    for stage in ('finetune', 'linear'):
+        command = (base / stage / 'stage.log').read_text().splitlines()[0]
+        assert f'init_cfg.checkpoint={expected}' in command, stage
+    # EMAE's pipeline reused the four stages it shares with MAE's
+    emae_log = (smoke_run / 'emae_pipeline.log').read_text()
+    assert emae_log.count('finished before, skipped') == 4
+    # the leaderboard's gain over random init and the pairs
+    table = pd.read_csv(smoke_run / 'results' / 'leaderboard.csv')
+    row = table[table.source == 'measured'].set_index('method')
+    for method in RANDOM_INIT_BY:
+        assert row.loc[method, 'knn_top1_vs_random_init'] == pytest.approx(
+            row.loc[method, 'knn_top1'] - row.loc['random-init', 'knn_top1'])
+    assert pd.isna(row.loc['convmae', 'knn_top1_vs_random_init'])
+    pairs = pd.read_csv(smoke_run / 'results' / 'leaderboard_pairs.csv')
+    vit = pairs[(pairs.backbone == 'vit-tiny-p4') &
+                (pairs.metric == 'knn_top1')]
+    assert len(vit) == 3 and (vit.verdict == 'one seed: no spread').all()
+
+
 def test_rerun_skips_finished_stages(smoke_run):
     cwd = smoke_run
     proc = run_cli([sys.executable, '-m', 'benchmarks.pipeline', REAL,
                     '--smoke', '--runs-root', 'runs', '--results',
                     'results'], cwd=str(cwd))
-    assert proc.stdout.count('finished before, skipped') == 6
+    # its six stages and the six of the random-init rows
+    assert proc.stdout.count('finished before, skipped') == 12
     assert f'{RECON_FILE}: drawn before, kept' in proc.stdout
 
 

@@ -1,5 +1,7 @@
 """``mimb-pipeline --parallel``: transfer stages run at once, a stage that
-starts from another's checkpoint waits for it, failures are all reported.
+starts from another's checkpoint waits for it, failures are all reported;
+``--random-init`` and ``--seeds``: one shared baseline folder per backbone
+and seed, its stages start from the saved start weights and are reused.
 The stages are stand-in commands (each sleeps, then writes a summary and a
 checkpoint, or fails), so only the scheduling is under test."""
 import json
@@ -12,17 +14,20 @@ import benchmarks.pipeline as pipeline
 
 STAGE = r'''
 import json, os, sys, time
-stage, work, ckpt, fail = sys.argv[1:5]
+stage, work, ckpt, fail, config, options = sys.argv[1:7]
 os.makedirs(work, exist_ok=True)
 start = time.time()
 time.sleep(1.0)
 if stage in fail.split(','):
     print('stage broke on purpose'); sys.exit(3)
 out = os.path.join(work, 'epoch_1.pth')
+if 'mimb_save_init=True' in options:
+    out = os.path.join(work, 'init.pth')
 open(out, 'w').write('weights')
 open(os.path.join(work, 'last_checkpoint'), 'w').write(out)
 summary = dict(finished=True, stage=stage, started=start,
-               ended=time.time(), checkpoint_in=ckpt)
+               ended=time.time(), checkpoint_in=ckpt, options=options,
+               provenance=dict(config=config))
 json.dump(summary, open(os.path.join(work, 'run_summary.json'), 'w'))
 '''
 TRANSFER = ['finetune', 'linear', 'knn', 'det', 'seg']
@@ -40,15 +45,17 @@ def fake_run(tmp_path, monkeypatch):
     # a real (empty) checkpoint: the pipeline checks --checkpoint up front
     torch.save({'state_dict': {}}, tmp_path / 'pre.pth')
 
-    def run(fail='', parallel=3):
-        def command(stage, config, work_dir, checkpoint, args, port=None):
+    def run(fail='', parallel=3, more=()):
+        def command(stage, config, work_dir, checkpoint, args, port=None,
+                    extra=()):
             return [sys.executable, '-c', STAGE, stage, work_dir,
-                    checkpoint or '', fail]
+                    checkpoint or '', fail, config, ' '.join(extra)]
         monkeypatch.setattr(pipeline, 'stage_command', command)
         args = pipeline.parse_args([
             str(config), '--stages', *TRANSFER, '--checkpoint',
             str(tmp_path / 'pre.pth'), '--parallel', str(parallel),
-            '--work-dir', str(tmp_path / f'run_{fail}_{parallel}')])
+            '--work-dir', str(tmp_path / f'run_{fail}_{parallel}'),
+            '--runs-root', str(tmp_path / 'runs'), *more])
         return pipeline.run_pipeline(args)
     return run, tmp_path
 
@@ -104,3 +111,58 @@ def test_gpus_help_says_processes_on_cpu(capsys):
     text = ' '.join(capsys.readouterr().out.split())
     assert 'without CUDA that many CPU processes' in text
     assert '--parallel N' in text
+
+
+def test_random_init_runs_from_the_start_weights_and_is_reused(fake_run):
+    run, tmp_path = fake_run
+    out = run(more=['--random-init'])
+    base = tmp_path / 'runs' / 'random-init_vit-x_0e_seed0'
+    assert out['random_init'] == str(base) and not out['failed']
+    saved = json.loads((base / 'pipeline_summary.json').read_text())
+    assert (saved['method'], saved['backbone'], saved['schedule']) == (
+        'random-init', 'vit-x', '0e')
+    assert set(saved['stages']) == {'pretrain', *TRANSFER}
+    # the 0-epoch pretraining run saved the start weights ...
+    pre = saved['stages']['pretrain']
+    assert pre['options'] == 'train_cfg.max_epochs=0 mimb_save_init=True'
+    assert pre['checkpoint_in'] == ''  # not --checkpoint: that is trained
+    init = str(base / 'pretrain' / 'init.pth')
+    assert saved['pretrain_checkpoint'] == init
+    # ... every transfer stage started from them (dense ones through the
+    # random-init fine-tune, as mimb_init_from says for this family)
+    done = saved['stages']
+    for stage in ('finetune', 'linear', 'knn'):
+        assert done[stage]['checkpoint_in'] == init
+    for stage in ('det', 'seg'):
+        assert done[stage]['checkpoint_in'] == str(
+            base / 'finetune' / 'epoch_1.pth')
+    # a second method on the backbone reuses every finished stage
+    first = {s: d['started'] for s, d in done.items()}
+    again = run(parallel=1, more=['--random-init'])
+    saved = json.loads((base / 'pipeline_summary.json').read_text())
+    assert again['random_init'] == str(base)
+    assert {s: d['started'] for s, d in saved['stages'].items()} == first
+
+
+def test_random_init_refuses_a_finished_stage_of_another_protocol(fake_run):
+    run, tmp_path = fake_run
+    run(more=['--random-init'])
+    config = tmp_path / 'fake_vit-x_1xb1-1e_tiny.py'
+    (tmp_path / 'linear2.py').write_text('')
+    config.write_text(config.read_text().replace("'./linear.py'",
+                                                 "'./linear2.py'"))
+    with pytest.raises(pipeline.PipelineError,
+                       match=r'random-init linear stage of backbone vit-x '
+                       r'run with .*linear\.py.*--force'):
+        run(more=['--random-init'])
+
+
+def test_seeds_and_random_init_defaults():
+    args = pipeline.parse_args(['x.py', '--smoke', '--seeds', '0', '1', '2'])
+    assert args.seeds == [0, 1, 2] and args.random_init is True
+    args = pipeline.parse_args(['x.py', '--seed', '3'])
+    assert args.seeds == [3] and args.random_init is False
+    args = pipeline.parse_args(['x.py', '--smoke', '--no-random-init'])
+    assert args.random_init is False
+    with pytest.raises(SystemExit):
+        pipeline.parse_args(['x.py', '--seeds', '1', '1'])
