@@ -1,5 +1,6 @@
 """NonFiniteLossHook stops a real MMEngine run; RNGStateHook round-trips;
-RunSummaryHook keeps a resumed run's history and marks missing metrics."""
+RunSummaryHook keeps a resumed run's history and marks missing metrics;
+InitCheckpointHook saves the weights a run starts from."""
 import random
 
 import numpy as np
@@ -135,6 +136,30 @@ def test_time_budget_stops_at_an_epoch_boundary(tmp_path, budget, epochs):
                          cfg=Config(dict(mimb_time_budget_s=budget)))
     runner.train()
     assert runner.epoch == epochs
+
+
+@pytest.mark.parametrize('save, epochs',
+                         [(True, 2), (True, 0), (False, 2)])
+def test_init_checkpoint_is_the_start_of_training(tmp_path, save, epochs):
+    from mmengine.config import Config
+    torch.manual_seed(0)
+    model = Steady()
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    runner = make_runner(model, tmp_path, 'InitCheckpointHook', epochs,
+                         cfg=Config(dict(mimb_save_init=save)))
+    runner.train()
+    path = tmp_path / 'init.pth'
+    assert path.is_file() == save
+    trained = model.state_dict()
+    assert torch.equal(trained['fc.weight'], start['fc.weight']) == (
+        epochs == 0)
+    if save:
+        from backbones.compat import safe_torch_load
+        checkpoint = safe_torch_load(str(path))
+        saved = checkpoint['state_dict']
+        assert saved.keys() == start.keys()
+        assert all(torch.equal(saved[k], start[k]) for k in start)
+        assert 'optimizer' not in checkpoint
 
 
 def summary_runner(work_dir, name, stage='pretrain', **kwargs):

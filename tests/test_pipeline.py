@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from backbones.compat import safe_torch_load
 from backbones.reconstruction import HEADER, RECON_FILE
 from conftest import CONFIGS, run_cli
 
@@ -149,12 +150,12 @@ def test_random_init_rows_start_from_the_pretraining_start_point(
     assert all(s['finished'] for s in summary['stages'].values())
     assert summary['stages']['pretrain']['cost']['iterations'] == 0
     # exactly the weights MAE's and EMAE's pretraining started from
-    init = torch.load(base / 'pretrain' / 'init.pth', weights_only=True,
-                      map_location='cpu')['state_dict']
+    init = safe_torch_load(str(base / 'pretrain' / 'init.pth'),
+                           'cpu')['state_dict']
     for method in RANDOM_INIT_BY:
-        start = torch.load(runs / RUNS[method][1] / 'pretrain' / 'init.pth',
-                           weights_only=True,
-                           map_location='cpu')['state_dict']
+        start = safe_torch_load(
+            str(runs / RUNS[method][1] / 'pretrain' / 'init.pth'),
+            'cpu')['state_dict']
         assert start.keys() == init.keys()
         assert all(torch.equal(start[k], init[k]) for k in init), method
     for stage in ('finetune', 'linear', 'det', 'seg'):
