@@ -152,7 +152,8 @@ def record(out: str, part: str, commit: str, log: Sequence[str]) -> str:
         commit=commit,
         finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
         machine=f'{platform.machine()}, {os.cpu_count()} CPU cores, '
-        f'Python {platform.python_version()}',
+        f'Python {platform.python_version()}, load average at the end '
+        '(1/5/15 min) ' + '/'.join(f'{x:.1f}' for x in os.getloadavg()),
         commands=list(log))
     with open(path, 'w') as f:
         json.dump(parts, f, indent=1)
