@@ -338,8 +338,10 @@ def matched_budget(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     setting; each method's metric is linearly interpolated in log
     device-hours between its own measured schedules (empty outside them,
     no extrapolation). Rows: (backbone, device_hours); one column per method.
+    The random-init rows have no pretraining budget and are left out.
     """
-    measured = table[(table.source == 'measured')].dropna(
+    measured = table[(table.source == 'measured') &
+                     (table.method != RANDOM_INIT)].dropna(
         subset=[metric, 'pretrain_device_hours'])
     out = []
     for backbone, rows in measured.groupby('backbone'):

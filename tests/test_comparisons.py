@@ -60,6 +60,9 @@ def test_gain_over_random_init_on_every_measured_row(table):
     assert pd.isna(row.loc['um-mae', 'knn_top1_vs_random_init'])
     md = (table / 'leaderboard.md').read_text()
     assert '81 ± 1 (+19 vs random-init, beyond spread)' in md
+    # no pretraining, no budget: not in the equal-budget comparison
+    budget = pd.read_csv(table / 'leaderboard_budget.csv')
+    assert 'random-init' not in budget and 'mae' in budget
     assert '65 ± 2 (+3 vs random-init, within spread)' in md
 
 
