@@ -93,6 +93,9 @@ CASES = {
     # argparse's one line (the bench came with it)
     'mimb-data-check-bench': (lambda t: ['--images', '0'],
                               '--images must be >= 1'),
+    # a --steps config that is missing: refused before any check runs
+    'mimb-doctor': (lambda t: ['--steps', '--configs', str(t / 'none.py')],
+                    'none.py does not exist'),
 }
 
 
