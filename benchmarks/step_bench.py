@@ -282,6 +282,8 @@ class StepBench:
                  cfg_options: Optional[dict] = None,
                  backbone_only: bool = False, cpu_amp: bool = False):
         torch.manual_seed(0)
+        if is_cuda(device):  # CUDA events record on the current device
+            torch.cuda.set_device(device)
         cfg = _load_config(config, cfg_options)
         self.device = device
         self.amp_dtype = config_amp_dtype(cfg.get('optim_wrapper'))
@@ -514,15 +516,19 @@ SHOWN = ['case', 'config', 'options', 'precision', 'batch_size', 'img_size',
 def summary_line(table: pd.DataFrame) -> str:
     """What the ratio columns are, in words."""
     row, base = table.iloc[0], table.iloc[-1]
-    return (f'step time {row.case} / {base.case}: median '
-            f'{row.step_time_s_vs_baseline:.3g} over {row.pairs} interleaved '
-            f'pairs, IQR {row.step_time_ratio_q25:.3g}-'
-            f'{row.step_time_ratio_q75:.3g}, min-max '
-            f'{row.step_time_ratio_min:.3g}-{row.step_time_ratio_max:.3g}; '
-            f'precision {row.precision} (config: {row.config_precision}) / '
-            f'{base.precision} (config: {base.config_precision}); timer '
-            f'{row.timer}; MFU against the {row.matmul_peak_dtype} matmul '
-            f'peak on {row.device}')
+    if len(table) == 1:
+        ratio = f'{row.pairs} timed steps of {row.case}, no baseline'
+    else:
+        ratio = (f'step time {row.case} / {base.case}: median '
+                 f'{row.step_time_s_vs_baseline:.3g} over {row.pairs} '
+                 f'interleaved pairs, IQR {row.step_time_ratio_q25:.3g}-'
+                 f'{row.step_time_ratio_q75:.3g}, min-max '
+                 f'{row.step_time_ratio_min:.3g}-'
+                 f'{row.step_time_ratio_max:.3g}')
+    precisions = ' / '.join(f'{r.precision} (config: {r.config_precision})'
+                            for r in table.itertuples())
+    return (f'{ratio}; precision {precisions}; timer {row.timer}; MFU '
+            f'against the matmul peak in that precision on {row.device}')
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -181,3 +181,18 @@ def test_cuda_device_without_cuda_is_refused(capsys):
     with pytest.raises(SystemExit):
         main([SMOKE_PRETRAIN, '--device', 'cuda'])
     assert 'torch sees no CUDA device' in capsys.readouterr().err
+
+
+def test_summary_line_names_the_spread_or_the_missing_baseline():
+    row = dict(case='candidate', pairs=4, precision='fp32',
+               config_precision='bf16 autocast', timer='perf_counter',
+               device='cpu', step_time_s_vs_baseline=0.5,
+               step_time_ratio_q25=0.4, step_time_ratio_q75=0.6,
+               step_time_ratio_min=0.3, step_time_ratio_max=0.7)
+    alone = step_bench.summary_line(pd.DataFrame([row]))
+    assert alone.startswith('4 timed steps of candidate, no baseline;')
+    both = step_bench.summary_line(pd.DataFrame([row, dict(
+        row, case='baseline', config_precision='fp32')]))
+    assert both.startswith('step time candidate / baseline: median 0.5 over '
+                           '4 interleaved pairs, IQR 0.4-0.6, min-max 0.3-0.7')
+    assert 'fp32 (config: bf16 autocast) / fp32 (config: fp32)' in both
