@@ -11,7 +11,8 @@ mmcv's ``nms``, ``batched_nms`` and ``roi_align`` on every available device
 
 ``--steps`` also runs a few training steps of each method's real
 pretraining config and one real detection config on the first device, with
-the configs' AMP (on CUDA; fp32 on CPU), through
+the configs' AMP (on CUDA; fp32 on CPU), at each config's own per-GPU batch
+on CUDA (does the real run fit?) and batch 2 on CPU, through
 :func:`benchmarks.step_bench.compare`, and prints images/s, peak memory and
 MFU against the device's matmul peak measured in the step's dtype. On a CPU
 these are real-size models: minutes per config (``--batch-size``,
@@ -248,17 +249,27 @@ def step_checks(table) -> List[Check]:
     return checks
 
 
-def run_steps(configs: Sequence[str], device: str, batch_size: int,
-              steps: int, compare: Callable) -> List[Check]:
+def config_batch_size(config: str) -> int:
+    """The per-GPU batch a config trains with (``train_dataloader``)."""
+    from benchmarks.errors import read_config
+    return int(read_config(config).train_dataloader.batch_size)
+
+
+def run_steps(configs: Sequence[str], device: str,
+              batch_size: Optional[int], steps: int,
+              compare: Callable) -> List[Check]:
     """A few steps of each config on ``device`` (each in its own
-    process); a config that fails is a FAIL with its error."""
+    process), at ``batch_size`` or else the config's own per-GPU batch
+    (whether the real run fits the device); a config that fails is a
+    FAIL with its error (an out-of-memory one included)."""
     checks = []
     for config in configs:
         name = f'steps {osp.basename(config)}'
         try:
-            table = compare([('doctor', config, None)], batch_size, None,
-                            steps, 1, device)
-        except RuntimeError as err:
+            batch = batch_size or config_batch_size(config)
+            table = compare([('doctor', config, None)], batch, None, steps, 1,
+                            device)
+        except (RuntimeError, ValueError) as err:
             checks.append(fail(name, str(err)))
             continue
         checks += step_checks(table)
@@ -332,7 +343,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='the configs of --steps (default: one real '
                         'pretraining config per method + Mask R-CNN ViT-B)')
     parser.add_argument('--batch-size', type=int, default=None,
-                        help='--steps batch (default: 8 on CUDA, 2 on CPU)')
+                        help="--steps batch (default: each config's own "
+                        'per-GPU batch on CUDA, 2 on CPU)')
     parser.add_argument('--num-steps', type=int, default=3,
                         help='timed steps per config')
     parser.add_argument('--expect-gpus', type=int, default=0,
@@ -380,13 +392,18 @@ def main(argv=None) -> int:
                                     'roi_align on each GPU: none visible'))
     if args.steps:
         device = 'cuda:0' if caps else 'cpu'
-        batch = args.batch_size or (8 if caps else 2)
+        batch = args.batch_size or (None if caps else 2)
         if not caps:
             print(f'mimb-doctor: --steps on CPU: {args.num_steps} fp32 steps '
                   f'(+1 warm-up, +1 FLOP count) of {len(configs)} real-size '
                   f'config(s) at batch {batch}, each in its own process; '
                   'expect minutes per config. On CUDA they run with the '
                   "configs' bf16 AMP.", flush=True)
+        else:
+            print(f'mimb-doctor: --steps on cuda:0: {args.num_steps} steps '
+                  f'(+1 warm-up, +1 FLOP count) of {len(configs)} config(s) '
+                  f'at batch {batch or "of each config (per GPU)"}, with '
+                  "the configs' AMP", flush=True)
         from benchmarks.step_bench import compare
         checks += run_steps(configs, device, batch, args.num_steps, compare)
     elif not caps:

@@ -207,6 +207,24 @@ def _num_classes(model_cfg) -> int:
     return head.get('num_classes') or 1000
 
 
+def config_img_size(cfg) -> int:
+    """The input side a config trains at: ``model.backbone.img_size``, else
+    the crop of its training pipeline's ``RandomResizedCrop`` (the Swin and
+    PVT pretraining configs: 256), else 224."""
+    def side(value):
+        return value[0] if isinstance(value, (list, tuple)) else value
+    size = (cfg.model.get('backbone') or {}).get('img_size')
+    if size:
+        return side(size)
+    dataset = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset['dataset']  # RepeatDataset and the like
+    for step in dataset.get('pipeline') or []:
+        if str(step.get('type', '')).endswith('RandomResizedCrop'):
+            return side(step.get('scale') or step.get('size') or 224)
+    return 224
+
+
 def _load_config(config: str, cfg_options: Optional[dict]):
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
@@ -268,7 +286,7 @@ class StepBench:
         config (str): The config file.
         batch_size (int): Images per step.
         img_size (int, optional): Input side; defaults to
-            ``model.backbone.img_size`` or 224.
+            :func:`config_img_size`.
         device (str): Where to run.
         cfg_options (dict, optional): ``--cfg-options``-style overrides.
         backbone_only (bool): Time the backbone's forward + backward only.
@@ -288,10 +306,7 @@ class StepBench:
         self.device = device
         self.amp_dtype = config_amp_dtype(cfg.get('optim_wrapper'))
         self.dtype = run_dtype(self.amp_dtype, device, cpu_amp)
-        self.img_size = img_size or cfg.model.get('backbone', {}).get(
-            'img_size', 224)
-        if isinstance(self.img_size, (list, tuple)):
-            self.img_size = self.img_size[0]
+        self.img_size = img_size or config_img_size(cfg)
         build = _backbone_step if backbone_only else _model_step
         step = build(cfg, batch_size, self.img_size, device, self.dtype)
         # AmpOptimWrapper autocasts a CUDA model step; a CPU AMP step and
@@ -546,7 +561,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='time forward+backward of model.backbone only')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--img-size', type=int,
-                        help='default: model.backbone.img_size or 224')
+                        help='default: model.backbone.img_size, else the '
+                        "training pipeline's RandomResizedCrop, else 224")
     parser.add_argument('--steps', type=int, default=5,
                         help='timed steps (pairs with a baseline)')
     parser.add_argument('--warmup', type=int, default=2)

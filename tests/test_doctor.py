@@ -123,9 +123,16 @@ def test_run_steps_reports_throughput_memory_mfu_or_the_failure():
     assert 'boom' in checks[1].detail
 
 
-def test_default_step_configs_exist():
+def test_default_step_configs_exist_with_their_per_gpu_batch():
     for config in doctor.STEP_CONFIGS:
         assert osp.isfile(osp.join(REPO, config)), config
+    assert doctor.config_batch_size(osp.join(REPO, doctor.STEP_CONFIGS[0])) \
+        == 512  # MAE 8xb512
+    seen = []
+    run_steps([SMOKE_PRETRAIN], 'cuda:0', None, 3,
+              lambda cases, batch, *args: seen.append(batch) or
+              fake_compare(cases, batch, *args))
+    assert seen == [32]  # the smoke config's 1xb32
 
 
 def test_main_on_this_cpu_machine(tmp_path, monkeypatch, capsys):

@@ -196,3 +196,12 @@ def test_summary_line_names_the_spread_or_the_missing_baseline():
     assert both.startswith('step time candidate / baseline: median 0.5 over '
                            '4 interleaved pairs, IQR 0.4-0.6, min-max 0.3-0.7')
     assert 'fp32 (config: bf16 autocast) / fp32 (config: fp32)' in both
+
+
+def test_config_img_size_from_backbone_or_pipeline():
+    from benchmarks.errors import read_config
+    swin = read_config(f'{CONFIGS}/um-mae/'
+                       'um-mae_swin-tiny_8xb512-amp-coslr-200e_in1k-256px.py')
+    assert step_bench.config_img_size(swin) == 256  # its RandomResizedCrop
+    assert step_bench.config_img_size(read_config(SMOKE_PRETRAIN)) == 32
+    assert step_bench.config_img_size(read_config(MAE_B)) == 224
