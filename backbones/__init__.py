@@ -38,9 +38,8 @@ from .coord_swin import CoordSwin
 from .data_checks import DatasetCheckError
 from .datasets import CheckedADE20KDataset, CheckedCocoDataset, CheckedImageNet
 from .emae import EMAE, EMAEViT, parallel_masks
-from .hooks import (InitCheckpointHook, NonFiniteLossError,
-                    NonFiniteLossHook, RNGStateHook, RunSummaryHook,
-                    TimeBudgetHook)
+from .hooks import (InitCheckpointHook, NonFiniteLossError, NonFiniteLossHook,
+                    RNGStateHook, RunSummaryHook, TimeBudgetHook)
 from .knn import KNNTestLoop
 from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
 from .simmim_pyramid import SimMIMCoordPVT, SimMIMCoordSwin
