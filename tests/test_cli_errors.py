@@ -96,6 +96,10 @@ CASES = {
     # a --steps config that is missing: refused before any check runs
     'mimb-doctor': (lambda t: ['--steps', '--configs', str(t / 'none.py')],
                     'none.py does not exist'),
+    # a bad grid value, before any run (the study came with it)
+    'mimb-emae-study': (lambda t: ['--distances', 'huber', '--work-dir',
+                                   str(t / 'w')],
+                        "distance 'huber': expected one of ('l1', 'mse')"),
 }
 
 
