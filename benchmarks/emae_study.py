@@ -604,8 +604,10 @@ def main(argv=None) -> int:
     notes.append("Downstream configs (the smoke config's mimb_downstream): "
                  + ', '.join(f'{k} `{osp.relpath(v, REPO)}`'
                              for k, v in sorted(downstream.items())) + '.')
-    notes.append('Command: `mimb-emae-study ' + shlex.join(
-        sys.argv[1:] if argv is None else list(argv)) + '`')
+    command = sys.argv[1:] if argv is None else list(argv)
+    notes.append('Command (reruns skip finished runs): `mimb-emae-study ' +
+                 shlex.join(a for a in command if a != '--report-only') +
+                 '`')
     markdown = to_markdown(table, notes)
     paths = write_tables(table, args.out, NAME, markdown)
     paths += write_tables(runs, args.out, f'{NAME}_runs',
