@@ -1,30 +1,23 @@
 """Measure EMAE's self-consistency term at smoke scale.
 
-The paper (arXiv 2302.14431) leaves the self-consistency distance and weight
-open. Every setting is pretrained by ``mimb-pipeline --smoke`` once per
-``--seeds`` and evaluated with the smoke kNN and linear probe that the smoke
-config's ``mimb_downstream`` names (read at run time):
-
-* ``emae-sc-off``: EMAE with ``sc_weight=0`` (the K parts' reconstruction);
-* ``emae-<distance>-w<weight>``: the term on, for every ``--distances`` x
-  ``--weights`` (``mse:1,3`` gives a distance its own weights);
-* ``mae``: MAE's smoke model for the same epochs;
-* ``mae-time``: MAE for as many epochs as fit into EMAE's measured mean
-  pretraining wall time (:func:`equal_time_setting`), warm-up kept and the
-  cosine stretched to the new end (:func:`stretched_schedule`);
-* ``random-init``: the pipeline's untrained-encoder baseline, when it ran.
-
-Each setting is a config in ``<work-dir>/configs`` that inherits the smoke
+The paper (arXiv 2302.14431) leaves the term's distance and weight open.
+Each setting runs ``mimb-pipeline --smoke`` once per ``--seeds`` (pretrain,
+then the smoke kNN and linear probe that the smoke config's
+``mimb_downstream`` names): ``emae-sc-off`` (``sc_weight=0``),
+``emae-<distance>-w<weight>`` for ``--distances`` x ``--weights``, ``mae``
+at the same epochs, ``mae-time`` for as many epochs as fit into EMAE's
+measured pretraining wall time (:func:`equal_time_setting`,
+:func:`stretched_schedule`), and the pipeline's ``random-init`` rows. A
+setting is a config in ``<work-dir>/configs`` that inherits the smoke
 config and overrides only ``sc_weight`` / ``sc_distance`` or the epochs, so
-it has its own run folder; finished stages are skipped on a rerun. Written
-into ``--out``: ``emae_study.{csv,md}`` (per setting: kNN and linear top-1
-mean and std over seeds and their difference to sc off paired by seed,
-pretraining wall time, the last epoch's losses), ``emae_study_runs.{csv,md}``
-(per seed) and ``emae_study_losses.png`` (per-epoch reconstruction loss and
-self-consistency distance, mean over seeds).
+it has its own run folder; finished stages are skipped on a rerun.
 
-Usage: ``mimb-emae-study [--seeds 0 1 2] [--weights 1 3]
-[--distances l1 mse:1] [--parallel 2]``.
+Writes into ``--out``: ``emae_study.{csv,md}`` (per setting: kNN and linear
+top-1 mean and std over seeds and their difference to sc off paired by
+seed, pretraining wall time, the last epoch's losses),
+``emae_study_runs.{csv,md}`` (per seed) and ``emae_study_losses.png``
+(per-epoch reconstruction loss and self-consistency distance, mean over
+seeds).
 """
 import argparse
 import glob
@@ -150,16 +143,14 @@ def equal_time_epochs(target_wall_s: float, mae_runs: pd.DataFrame
 
     Args:
         target_wall_s (float): The wall time to fill (EMAE's mean).
-        mae_runs (pd.DataFrame): MAE's runs as :func:`collect` gives them
-            (``pretrain_wall_s``, ``pretrain_train_s``, ``epochs``).
+        mae_runs (pd.DataFrame): MAE's runs from :func:`collect`.
 
     Returns:
         tuple[int, float, float]: The epochs (>= 1), the fixed part and the
         epoch time in seconds.
 
     Raises:
-        ValueError: No runs, or a target that does not cover MAE's fixed
-            part and one epoch.
+        ValueError: No runs, or a target below the fixed part + 1 epoch.
     """
     if not len(mae_runs):
         raise ValueError('no finished MAE pretraining run to measure its '
@@ -361,7 +352,7 @@ def to_markdown(table: pd.DataFrame, notes: Sequence[str]) -> str:
         'last-epoch sc distance': table.final_sc.round(4),
     })
     return ('# EMAE self-consistency study (smoke scale)\n\n' +
-            ''.join(f'{note}\n' for note in notes) + '\n' +
+            ''.join(f'- {note}\n' for note in notes) + '\n' +
             view.to_markdown(index=False) + '\n\n' +
             f'![loss curves]({NAME}_losses.png)\n')
 
@@ -418,15 +409,18 @@ def run_setting(config: str, seed: int, stages: Sequence[str],
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='mimb-emae-study', description=__doc__.split('\n\n')[0],
-        epilog='Example: mimb-emae-study --seeds 0 1 2 --weights 0.3 1 3 '
-        '--distances l1 mse:1  (run from the repository, where '
-        'data/tiny is or will be generated)',
+        epilog='Example: mimb-emae-study --weights 1 --distances l1 mse:1 '
+        '--parallel 2  (as results/benchmarks/emae_study.md; run from the '
+        'repository, where data/tiny is or will be generated)',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--weights', nargs='+', default=['0.3', '1', '3'],
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                        help='one pipeline run per seed and setting')
+    parser.add_argument('--weights', nargs='+', default=['1', '0.3', '3'],
                         help='self-consistency weights (> 0) of every '
-                        'distance that names none; weight 0 is always run')
-    parser.add_argument('--distances', nargs='+', default=['l1', 'mse'],
+                        'distance that names none; weight 0 is always run; '
+                        'the first (of the first distance) sets the '
+                        'equal-wall-time budget')
+    parser.add_argument('--distances', nargs='+', default=['l1', 'mse:1'],
                         help="'l1', 'mse', or with own weights 'mse:1,3'")
     parser.add_argument('--stages', nargs='+', default=list(TRANSFER),
                         choices=TRANSFER, help='transfer stages after '
@@ -457,11 +451,11 @@ def equal_time_setting(settings: Sequence[Setting],
     """MAE at EMAE's measured mean pretraining wall time, and a note.
 
     The target is the mean wall time over the seeds of the first setting
-    with the term on (the first weight of the first distance: EMAE as
-    configured when that is ``l1`` x 1). Every weight and distance costs
-    the same, and a target that does not move when settings are added
-    keeps the equal-time runs valid on a rerun. The epochs come from
-    :func:`equal_time_epochs` on MAE's equal-epoch runs.
+    with the term on (the first weight of the first distance; ``l1`` x 1
+    by default, as the study in results/benchmarks was run). Every weight
+    and distance costs the same, and a target that does not move when
+    settings are added keeps the equal-time runs valid on a rerun. The
+    epochs come from :func:`equal_time_epochs` on MAE's equal-epoch runs.
 
     Raises:
         ValueError: No setting with the term on, or no finished run of it
