@@ -2,10 +2,11 @@
 
 * :func:`with_random_init_gains`: on every measured row,
   ``<metric>_vs_random_init`` = its mean minus the mean of the
-  ``random-init`` row of the same encoder (backbone, smoke flag, dense
-  init): the untrained encoder through the same protocols
-  (``mimb-pipeline --random-init``), and ``<metric>_vs_random_init_verdict``
-  says whether that gain exceeds the seed spread (:func:`verdict`:
+  ``random-init`` row of the same encoder (backbone and smoke flag; the
+  same dense init where there are several): the untrained encoder
+  through the same protocols (``mimb-pipeline --random-init``), and
+  ``<metric>_vs_random_init_verdict`` says whether that gain exceeds the
+  seed spread (:func:`verdict`:
   ``beyond spread``, ``within spread`` or ``one seed: no spread``).
 * :func:`pairwise`: every two measured settings on the same backbone (and
   smoke flag), per metric: difference of the means, the spread and the
@@ -17,13 +18,13 @@ their means exceeds the sum of their standard deviations over seeds; with
 one seed on either side there is no spread and no verdict.
 """
 from itertools import combinations
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import pandas as pd
 
 RANDOM_INIT = 'random-init'  # method of the untrained-encoder rows
-ENCODER = ['backbone', 'smoke', 'dense_init']  # what a baseline must share
+ENCODER = ['backbone', 'smoke', 'dense_init']  # a baseline's match, in order
 ONE_SEED = 'one seed: no spread'
 WITHIN = 'within spread'
 BEYOND = 'beyond spread'
@@ -66,9 +67,19 @@ def setting_label(row: pd.Series) -> str:
     return text
 
 
-def _encoder_key(row: pd.Series) -> tuple:
+def _key(row: pd.Series, columns: List[str]) -> tuple:
     return tuple('' if not isinstance(row.get(c), (str, bool, np.bool_))
-                 else row.get(c) for c in ENCODER)
+                 else row.get(c) for c in columns)
+
+
+def _baseline(bases: pd.DataFrame, row: pd.Series) -> Optional[pd.Series]:
+    """The random-init row of ``row``'s backbone and smoke flag, the one
+    with the same dense init where there are several (a row without dense
+    stages, or a baseline without them, takes any)."""
+    same = [b for _, b in bases.iterrows()
+            if _key(b, ENCODER[:2]) == _key(row, ENCODER[:2])]
+    exact = [b for b in same if _key(b, ENCODER) == _key(row, ENCODER)]
+    return (exact or same or [None])[0]
 
 
 def _gain_words(result: str) -> str:
@@ -91,14 +102,13 @@ def with_random_init_gains(table: pd.DataFrame,
     """
     table = table.copy()
     measured = table.source == 'measured'
-    base_rows = table[measured & (table.method == RANDOM_INIT)]
-    bases = {_encoder_key(row): row for _, row in base_rows.iterrows()}
+    bases = table[measured & (table.method == RANDOM_INIT)]
     for metric in metrics:
         if metric not in table:
             continue
         gains, verdicts = [], []
         for _, row in table.iterrows():
-            base = bases.get(_encoder_key(row))
+            base = _baseline(bases, row)
             if (row['source'] != 'measured' or row['method'] == RANDOM_INIT
                     or base is None or pd.isna(row[metric])
                     or pd.isna(base[metric])):

@@ -126,7 +126,11 @@ def relative_config(base_config: str, rel: str) -> str:
 
 def read_summary(work_dir: str) -> Optional[dict]:
     """The run summary of a stage, or None when absent or unreadable."""
-    path = osp.join(work_dir, SUMMARY_FILE)
+    return read_summary_file(osp.join(work_dir, SUMMARY_FILE))
+
+
+def read_summary_file(path: str) -> Optional[dict]:
+    """A JSON summary file, or None when absent or unreadable."""
     try:
         with open(path) as f:
             return json.load(f)
@@ -427,16 +431,31 @@ def random_init_runner(args, config: str, cfg: Config, names: dict,
 def random_init_summary(runner: StageRunner, names: dict,
                         summary: dict) -> dict:
     """The pipeline summary of a random-init run (its own leaderboard
-    row: method ``random-init``, schedule ``0e``)."""
+    row: method ``random-init``, schedule ``0e``).
+
+    The folder is shared: stages that another method's pipeline finished
+    there (e.g. its det and seg, where this one ran classification only)
+    stay in the summary, with the sources they started from.
+    """
     init = osp.join(runner.work_root, 'pretrain')
     pre = read_summary(init) or {}
+    before = read_summary_file(osp.join(runner.work_root,
+                                        PIPELINE_SUMMARY)) or {}
+    stages, sources = dict(summary['stages']), dict(runner.sources)
+    for stage in STAGES:
+        done = read_summary(osp.join(runner.work_root, stage))
+        if stage not in stages and done and done.get('finished'):
+            stages[stage] = done
+            if stage in (before.get('init_from') or {}):
+                sources.setdefault(stage, before['init_from'][stage])
     return dict(
         method=RANDOM_INIT, backbone=names['backbone'], schedule='0e',
         data=names['data'], seed=runner.args.seed, smoke=runner.args.smoke,
         variant=None, work_dir=runner.work_root,
         pretrain_config=(pre.get('provenance') or {}).get('config'),
         pretrain_checkpoint=osp.join(init, INIT_CHECKPOINT),
-        init_from=runner.sources, stages=summary['stages'],
+        init_from=sources, stages={s: stages[s] for s in STAGES
+                                   if s in stages},
         failed=summary['failed'])
 
 

@@ -87,3 +87,16 @@ def test_one_seed_pairs_have_no_verdict():
     pairs = pairwise(rows, ['knn_top1', 'ft_top1'])
     assert pairs.verdict.tolist() == [ONE_SEED]
     assert np.isnan(pairs.spread.item())
+
+
+def test_rows_without_dense_stages_find_their_baseline():
+    from benchmarks.comparisons import with_random_init_gains
+    rows = pd.DataFrame([
+        dict(source='measured', method=m, backbone='b', smoke=True,
+             schedule='1e', seeds=1, dense_init=init, knn_top1=v,
+             knn_top1_std=np.nan)
+        for m, init, v in (('random-init', 'pretrain', 40.0),
+                           ('emae', None, 50.0), ('mae', 'pretrain', 45.0))])
+    gains = with_random_init_gains(rows, ['knn_top1']).set_index('method')
+    assert gains.loc['emae', 'knn_top1_vs_random_init'] == 10.0
+    assert gains.loc['mae', 'knn_top1_vs_random_init'] == 5.0
