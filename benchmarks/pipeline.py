@@ -420,9 +420,9 @@ def random_init_runner(args, config: str, cfg: Config, names: dict,
             raise PipelineError(
                 f'{work_root} holds the random-init {stage} stage of '
                 f"backbone {names['backbone']} run with "
-                f"{done['provenance'].get('config')}, but this pipeline's "
-                f'protocol is {expected}: pass --force to rerun it, or use '
-                'another --runs-root')
+                f"{(done.get('provenance') or {}).get('config')}, but this "
+                f"pipeline's protocol is {expected}: pass --force to rerun "
+                'it, or use another --runs-root')
     return StageRunner(args, config, downstream, work_root,
                        init_sources(cfg, ['pretrain', *transfer]),
                        init_only=True)
