@@ -103,14 +103,16 @@ def with_random_init_gains(table: pd.DataFrame,
     table = table.copy()
     measured = table.source == 'measured'
     bases = table[measured & (table.method == RANDOM_INIT)]
+    # each row's baseline, found once for all metrics (None: no gain)
+    pairs = [(row, None if row['source'] != 'measured'
+              or row['method'] == RANDOM_INIT else _baseline(bases, row))
+             for _, row in table.iterrows()]
     for metric in metrics:
         if metric not in table:
             continue
         gains, verdicts = [], []
-        for _, row in table.iterrows():
-            base = _baseline(bases, row)
-            if (row['source'] != 'measured' or row['method'] == RANDOM_INIT
-                    or base is None or pd.isna(row[metric])
+        for row, base in pairs:
+            if (base is None or pd.isna(row[metric])
                     or pd.isna(base[metric])):
                 gains.append(np.nan)
                 verdicts.append(None)
