@@ -79,6 +79,7 @@ if [[ -z "$wheel" ]]; then
   # code: .nv_fatbin is no debug section) before caching.
   "$py" -m wheel unpack -d "$work/unpacked" "$built" >/dev/null
   find "$work/unpacked" -name '*.so' -exec strip --strip-debug {} +
+  mkdir -p "$work/packed"  # wheel 0.48 pack does not create it
   "$py" -m wheel pack -d "$work/packed" "$work"/unpacked/mmcv-2.1.0 >/dev/null
   packed=$(ls "$work"/packed/mmcv-2.1.0-*.whl)
   "$py" "$gpu_env" check-wheel --cuda-ops "$mmcv_cuda_ops" --archs "$mmcv_archs" "$packed" || exit 1
