@@ -6,7 +6,7 @@ the tiny data or micro models; ``--configs`` chooses some and their order),
 each followed by the protocols its ``mimb_downstream`` names (fine-tune,
 linear probe, kNN, Mask R-CNN, UperNet), as the ``mim train`` / ``mim test``
 commands that ``mimb-pipeline`` builds
-(:func:`benchmarks.pipeline.stage_command`): the real model, input
+(:func:`benchmarks.stages.stage_command`): the real model, input
 resolution, data pipeline, optimizer, schedule type and bf16 AMP, the
 transfer stages starting from the real-size pretraining checkpoint through
 the strict hand-off (or from the stage the config's ``mimb_init_from``
@@ -61,9 +61,9 @@ from mmengine.config import Config
 
 from benchmarks.errors import (EXCEPTION_LINE, MIM_WRAPPER, cli_main,
                                read_config)
-from benchmarks.pipeline import (STAGES, TEST_STAGES, TINY_DATA, PipelineError,
-                                 init_sources, last_checkpoint, read_summary,
-                                 relative_config, run_logged, stage_command)
+from benchmarks.stages import (STAGES, TEST_STAGES, TINY_DATA, PipelineError,
+                               init_sources, last_checkpoint, read_summary,
+                               relative_config, run_logged, stage_command)
 
 METHODS = ('mae', 'emae', 'convmae', 'um-mae', 'simmim')
 # smoke configs train on the tiny data (``_tiny-in1k``, ``_tiny-coco``,

@@ -39,8 +39,8 @@ import pandas as pd
 from backbones.fileio import atomic_write_text
 from benchmarks.errors import cli_main, read_config
 from benchmarks.leaderboard import write_tables
-from benchmarks.pipeline import (PipelineError, parse_config_name,
-                                 read_summary, relative_config)
+from benchmarks.stages import (PipelineError, parse_config_name, read_summary,
+                               relative_config)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 EMAE_SMOKE = osp.join(REPO, 'configs', 'emae',

@@ -106,7 +106,7 @@ def dense_init(summary: dict,
     """The stage whose encoder the dense stages started from.
 
     Read from the summary's ``init_from`` (stage -> source stage, as
-    ``benchmarks.pipeline.init_sources``). One source for every dense
+    ``benchmarks.stages.init_sources``). One source for every dense
     stage run gives its name, different ones ``det=...,seg=...``; None
     without the record or without a dense stage.
 

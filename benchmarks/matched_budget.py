@@ -27,9 +27,9 @@ import pandas as pd
 
 from benchmarks.errors import cli_main, read_config
 from benchmarks.leaderboard import write_tables
-from benchmarks.pipeline import (PipelineError, last_checkpoint,
-                                 parse_config_name, read_summary,
-                                 relative_config, run_logged, stage_command)
+from benchmarks.stages import (PipelineError, last_checkpoint,
+                               parse_config_name, read_summary,
+                               relative_config, run_logged, stage_command)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIGS = [

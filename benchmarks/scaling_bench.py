@@ -28,9 +28,9 @@ import pandas as pd
 
 from benchmarks.errors import cli_main
 from benchmarks.leaderboard import write_tables
-from benchmarks.pipeline import (TINY_DATA, PipelineError, free_port,
-                                 last_checkpoint, read_summary, run_logged,
-                                 stage_command)
+from benchmarks.stages import (TINY_DATA, PipelineError, free_port,
+                               last_checkpoint, read_summary, run_logged,
+                               stage_command)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMOKE_MAE = osp.join(REPO, 'configs', 'mae',

@@ -74,7 +74,7 @@ def one_process_group(monkeypatch):
     from mmengine.dist import init_dist
 
     import backbones.cpu_dist
-    from benchmarks.pipeline import free_port
+    from benchmarks.stages import free_port
     monkeypatch.setenv('RANK', '0')
     monkeypatch.setenv('LOCAL_RANK', '0')
     monkeypatch.setenv('WORLD_SIZE', '1')

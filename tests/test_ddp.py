@@ -16,7 +16,7 @@ import time
 import pytest
 import torch
 
-from benchmarks.pipeline import free_port
+from benchmarks.stages import free_port
 from conftest import CONFIGS, SMOKE_PRETRAIN, mim, run_cli
 
 # 7 classes x 41 / 5 images, 15 dense val images: nothing divides by 2.

@@ -13,7 +13,7 @@ from benchmarks.emae_study import (EMAE_SMOKE, MAE_SMOKE, Setting, build_table,
                                    collect, config_path, derived_config,
                                    equal_time_epochs, expand_grid, run_folder,
                                    stretched_schedule, to_markdown)
-from benchmarks.pipeline import parse_config_name
+from benchmarks.stages import parse_config_name
 
 
 def test_grid_is_off_then_every_distance_weight_then_mae():

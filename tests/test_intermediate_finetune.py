@@ -114,7 +114,7 @@ def test_missing_fine_tuned_key_fails_loudly(finetune_checkpoint, tmp_path):
     glob.glob(osp.join(CONFIGS, 'um-mae', '*.py')) +
     glob.glob(osp.join(CONFIGS, 'simmim', '*.py'))), ids=osp.basename)
 def test_dense_stages_start_from_the_fine_tuned_encoder(config):
-    from benchmarks.pipeline import STAGES, init_sources
+    from benchmarks.stages import STAGES, init_sources
     sources = init_sources(Config.fromfile(config), list(STAGES))
     # the real recipes as published; the smoke variants (UM-MAE Swin's
     # and all that inherit it) from the pretrained encoder, see their note
@@ -128,7 +128,7 @@ def test_dense_stages_start_from_the_fine_tuned_encoder(config):
     'convmae/convmae_convvit-base-p16_8xb384-amp-coslr-1600e_in1k.py',
     'emae/emae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'])
 def test_plain_vit_families_transfer_from_the_pretrained_encoder(config):
-    from benchmarks.pipeline import STAGES, init_sources
+    from benchmarks.stages import STAGES, init_sources
     sources = init_sources(Config.fromfile(osp.join(CONFIGS, config)),
                            list(STAGES))
     assert set(sources.values()) == {'pretrain'}

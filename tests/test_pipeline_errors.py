@@ -5,7 +5,7 @@ import sys
 
 import torch
 
-import benchmarks.pipeline
+import benchmarks.stages
 from backbones.fileio import atomic_write_json
 from backbones.hooks import SUMMARY_FILE
 from backbones.reconstruction import RECON_FILE
@@ -84,7 +84,7 @@ def test_failed_stage_ends_with_its_exception(tmp_path, capsys,
                                               monkeypatch):
     finished_pretraining(tmp_path / 'runs' / 'mae')
     monkeypatch.setattr(
-        benchmarks.pipeline, 'stage_command',
+        benchmarks.stages, 'stage_command',
         lambda stage, config, work_dir, *args: [sys.executable, '-c',
                                                 FAKE_MIM, work_dir])
     assert main(pipeline(tmp_path, 'pretrain', 'finetune')) == 1

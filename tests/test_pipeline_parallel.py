@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import benchmarks.pipeline as pipeline
+import benchmarks.stages as stages
 
 STAGE = r'''
 import json, os, sys, time
@@ -50,7 +51,7 @@ def fake_run(tmp_path, monkeypatch):
                     extra=()):
             return [sys.executable, '-c', STAGE, stage, work_dir,
                     checkpoint or '', fail, config, ' '.join(extra)]
-        monkeypatch.setattr(pipeline, 'stage_command', command)
+        monkeypatch.setattr(stages, 'stage_command', command)
         args = pipeline.parse_args([
             str(config), '--stages', *TRANSFER, '--checkpoint',
             str(tmp_path / 'pre.pth'), '--parallel', str(parallel),
@@ -115,7 +116,7 @@ def test_gpus_help_says_processes_on_cpu(capsys):
 
 def test_random_init_runs_from_the_start_weights_and_is_reused(fake_run):
     run, tmp_path = fake_run
-    out = run(more=['--random-init'])
+    out = run(more=['--random-init', '--random-init-stages', 'all'])
     base = tmp_path / 'runs' / 'random-init_vit-x_0e_seed0'
     assert out['random_init'] == str(base) and not out['failed']
     saved = json.loads((base / 'pipeline_summary.json').read_text())
@@ -138,10 +139,30 @@ def test_random_init_runs_from_the_start_weights_and_is_reused(fake_run):
             base / 'finetune' / 'epoch_1.pth')
     # a second method on the backbone reuses every finished stage
     first = {s: d['started'] for s, d in done.items()}
-    again = run(parallel=1, more=['--random-init'])
+    again = run(parallel=1, more=['--random-init', '--random-init-stages',
+                                  'all'])
     saved = json.loads((base / 'pipeline_summary.json').read_text())
     assert again['random_init'] == str(base)
     assert {s: d['started'] for s, d in saved['stages'].items()} == first
+
+
+def test_random_init_stages_default_and_sources(fake_run):
+    run, tmp_path = fake_run
+    base = tmp_path / 'runs' / 'random-init_vit-x_0e_seed0'
+    # by default the classification stages only; the pipeline runs all
+    out = run(more=['--random-init'])
+    saved = json.loads((base / 'pipeline_summary.json').read_text())
+    assert set(saved['stages']) == {'pretrain', 'finetune', 'linear', 'knn'}
+    assert set(out['stages']) == set(TRANSFER) and not out['failed']
+    # det alone brings the fine-tune it starts from (mimb_init_from); the
+    # folder's summary keeps the stages finished there before
+    out = run(parallel=1, more=['--random-init', '--random-init-stages',
+                                'det'])
+    saved = json.loads((base / 'pipeline_summary.json').read_text())
+    assert set(saved['stages']) == {'pretrain', 'finetune', 'linear', 'knn',
+                                    'det'}
+    assert saved['stages']['det']['checkpoint_in'] == str(
+        base / 'finetune' / 'epoch_1.pth')
 
 
 def test_random_init_refuses_a_finished_stage_of_another_protocol(fake_run):
@@ -152,9 +173,24 @@ def test_random_init_refuses_a_finished_stage_of_another_protocol(fake_run):
     config.write_text(config.read_text().replace("'./linear.py'",
                                                  "'./linear2.py'"))
     with pytest.raises(pipeline.PipelineError,
-                       match=r'random-init linear stage of backbone vit-x '
+                       match=r'random-init \(backbone vit-x\) linear stage '
                        r'run with .*linear\.py.*--force'):
-        run(more=['--random-init'])
+        run(parallel=2, more=['--random-init'])  # a new run, the old row
+
+
+def test_finished_stage_of_another_config_is_refused(fake_run):
+    run, tmp_path = fake_run
+    run(parallel=1)
+    config = tmp_path / 'fake_vit-x_1xb1-1e_tiny.py'
+    (tmp_path / 'knn2.py').write_text('')
+    config.write_text(config.read_text().replace("'./knn.py'",
+                                                 "'./knn2.py'"))
+    with pytest.raises(pipeline.PipelineError,
+                       match=r'run__1 holds the knn stage run with .*knn\.py'
+                       r", but this pipeline's config is .*knn2\.py: pass "
+                       '--force'):
+        run(parallel=1)
+    assert set(run(parallel=1, more=['--force'])['stages']) == set(TRANSFER)
 
 
 def test_seeds_and_random_init_defaults():
@@ -164,5 +200,8 @@ def test_seeds_and_random_init_defaults():
     assert args.seeds == [3] and args.random_init is False
     args = pipeline.parse_args(['x.py', '--smoke', '--no-random-init'])
     assert args.random_init is False
+    assert args.random_init_stages == ['finetune', 'linear', 'knn']
+    args = pipeline.parse_args(['x.py', '--random-init-stages', 'all'])
+    assert args.random_init_stages == TRANSFER
     with pytest.raises(SystemExit):
         pipeline.parse_args(['x.py', '--seeds', '1', '1'])

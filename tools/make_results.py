@@ -5,8 +5,9 @@ carries the commit it came from):
 
 1. ``pipelines``: the smoke pipeline of each of the five methods (MAE,
    EMAE, ConvMAE, UM-MAE and SimMIM, their published configs with
-   ``--smoke``: every stage, and the random-init rows of each backbone) in a
-   fresh runs folder, one seed by default (``--seeds 0 1 2`` for spread);
+   ``--smoke``: every stage, and every stage of the random-init row of each
+   backbone, ``--random-init-stages all``) in a fresh runs folder, one seed
+   by default (``--seeds 0 1 2`` for spread);
 2. ``steps``: the step benchmarks of :data:`STEP_CASES` (``mimb-step-bench``,
    real-size configs at batch 8 on this machine's first device) into
    ``results/benchmarks/step_<name>.{csv,md}``;
@@ -103,8 +104,9 @@ def pipeline_commands(runs: str, out: str, seeds: Sequence[int],
     only, rerun with ``--force`` into the existing runs), in order."""
     force = ['--force'] if methods else []
     return [[python, '-m', 'benchmarks.pipeline', osp.join(CONFIGS, config),
-             '--smoke', '--runs-root', runs, '--results', out, '--seeds',
-             *map(str, seeds), *force] for config in PIPELINES
+             '--smoke', '--random-init-stages', 'all', '--runs-root', runs,
+             '--results', out, '--seeds', *map(str, seeds), *force]
+            for config in PIPELINES
             if not methods or method_of(config) in methods]
 
 
