@@ -17,7 +17,7 @@ SMOKE = f'{CONFIGS}/convmae/convmae_convvit-tiny_1xb32-coslr-30e_tiny-in1k' \
     '-64px.py'
 BENCH = f'{CONFIGS}/benchmarks/convvit'
 FINETUNE = f'{BENCH}/convvit-tiny_1xb32-coslr-8e_tiny-in1k-64px.py'
-LINEAR = f'{BENCH}/convvit-tiny_1xb32-linear-coslr-10e_tiny-in1k-64px.py'
+LINEAR = f'{BENCH}/convvit-tiny_1xb32-linear-coslr-30e_tiny-in1k-64px.py'
 DET = f'{BENCH}/mask-rcnn_convvit-tiny-fpn_1xb2-6e_tiny-coco-128px.py'
 SEG = f'{BENCH}/upernet_convvit-tiny_1xb4-300i_tiny-ade20k-64x64.py'
 

@@ -34,7 +34,7 @@ SMOKE = osp.join(CONFIGS, 'simmim', 'simmim_mmpretrain-swin-micro_'
 PROTOCOLS = osp.join(CONFIGS, 'benchmarks', 'mmpretrain-swin')
 SMOKE_INIT = [('mmpretrain-swin-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
                'mmpretrain'),
-              ('mmpretrain-swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px'
+              ('mmpretrain-swin-micro_1xb32-linear-coslr-30e_tiny-in1k-64px'
                '.py', 'mmpretrain'),
               ('mask-rcnn_mmpretrain-swin-micro-fpn_1xb2-12e_tiny-coco-128px'
                '.py', 'mmdet'),

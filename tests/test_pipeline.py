@@ -90,14 +90,14 @@ def test_all_stages_ran_with_metrics_and_cost(smoke_run, method):
     assert len(prov['config_sha256']) == 64 and prov['seed'] == 0
     assert prov['versions']['mmpretrain'] == '1.2.0'
     chance = 100 / 8
-    # the plain-ViT linear probe trains: its loss ends far below the
-    # cross-entropy of any classifier that ignores the image (ln 8 on 8
-    # balanced classes); 1.0-1.25 over 3 seeds of MAE, EMAE and random init.
-    # (The ConvViT and Swin probes end at 1.65-1.8 with the same lr: not
-    # yet fixed.)
-    if method in RANDOM_INIT_BY:
+    # the linear probe trains: its loss ends far below the cross-entropy of
+    # any classifier that ignores the image (ln 8 on 8 balanced classes);
+    # plain ViT 1.0-1.25 over 3 seeds of MAE, EMAE and random init, ConvMAE
+    # 1.27 and UM-MAE's Swin 1.54 (30 epochs) at seed 0
+    if 'linear' in stages:
         linear = [loss for _, loss in stages['linear']['loss_curve']]
-        assert linear[-1] < 0.75 * math.log(8), linear
+        least = 0.75 if method in RANDOM_INIT_BY else 0.85
+        assert linear[-1] < least * math.log(8), linear
     for stage, key in (('finetune', 'accuracy/top1'),
                        ('linear', 'accuracy/top1'), ('knn', 'knn/top1')):
         if stage in stages:

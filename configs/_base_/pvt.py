@@ -56,7 +56,7 @@ tiny_pvt_dense_backbone = dict(
 tiny_pvt_protocols = dict(
     finetune='../benchmarks/pvt/pvt-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
     linear='../benchmarks/pvt/'
-    'pvt-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    'pvt-micro_1xb32-linear-coslr-30e_tiny-in1k-64px.py',
     knn='../benchmarks/pvt/pvt-micro_knn-k20_tiny-in1k-64px.py',
     det='../benchmarks/pvt/mask-rcnn_pvt-micro-fpn_1xb2-12e_tiny-coco-128px.py',
     seg='../benchmarks/pvt/upernet_pvt-micro_1xb4-300i_tiny-ade20k-64x64.py')

@@ -43,7 +43,7 @@ mimb_downstream = dict(
     finetune='../benchmarks/convvit/'
     'convvit-tiny_1xb32-coslr-8e_tiny-in1k-64px.py',
     linear='../benchmarks/convvit/'
-    'convvit-tiny_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    'convvit-tiny_1xb32-linear-coslr-30e_tiny-in1k-64px.py',
     knn='../benchmarks/convvit/convvit-tiny_knn-k20_tiny-in1k-64px.py',
     det='../benchmarks/convvit/'
     'mask-rcnn_convvit-tiny-fpn_1xb2-6e_tiny-coco-128px.py',

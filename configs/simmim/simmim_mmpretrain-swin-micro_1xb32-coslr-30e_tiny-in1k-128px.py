@@ -25,7 +25,7 @@ mimb_downstream = dict(
     finetune='../benchmarks/mmpretrain-swin/'
     'mmpretrain-swin-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
     linear='../benchmarks/mmpretrain-swin/'
-    'mmpretrain-swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    'mmpretrain-swin-micro_1xb32-linear-coslr-30e_tiny-in1k-64px.py',
     knn='../benchmarks/mmpretrain-swin/'
     'mmpretrain-swin-micro_knn-k20_tiny-in1k-64px.py',
     det='../benchmarks/mmpretrain-swin/'

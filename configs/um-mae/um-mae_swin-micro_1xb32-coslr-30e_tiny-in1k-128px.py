@@ -44,7 +44,7 @@ randomness = dict(seed=0, diff_rank_seed=True)
 mimb_downstream = dict(
     finetune='../benchmarks/swin/swin-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
     linear='../benchmarks/swin/'
-    'swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    'swin-micro_1xb32-linear-coslr-30e_tiny-in1k-64px.py',
     knn='../benchmarks/swin/swin-micro_knn-k20_tiny-in1k-64px.py',
     det='../benchmarks/swin/mask-rcnn_swin-micro-fpn_1xb2-12e_tiny-coco-128px.py',
     seg='../benchmarks/swin/'

@@ -2,7 +2,7 @@
 # Swin smoke linear probe (64 px, LARS, schedule, batch) on the frozen micro
 # mmpretrain Swin (windows as its smoke fine-tuning).
 _base_ = [
-    '../swin/swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    '../swin/swin-micro_1xb32-linear-coslr-30e_tiny-in1k-64px.py',
     '../../_base_/mmpretrain_swin.py',
 ]
 model = dict(

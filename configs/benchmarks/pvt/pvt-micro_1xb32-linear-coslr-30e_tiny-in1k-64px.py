@@ -1,7 +1,7 @@
 # Smoke variant of the PVT linear probe: the coordinate-aware Swin smoke
 # linear probe (64 px, LARS, schedule, batch) on the frozen micro PVT.
 _base_ = [
-    '../swin/swin-micro_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    '../swin/swin-micro_1xb32-linear-coslr-30e_tiny-in1k-64px.py',
     '../../_base_/pvt.py',
 ]
 model = dict(

@@ -2,7 +2,7 @@
 # smoke linear probe (64 px, LARS, schedule, batch) on the frozen micro
 # Swin.
 _base_ = [
-    '../convvit/convvit-tiny_1xb32-linear-coslr-10e_tiny-in1k-64px.py',
+    '../convvit/convvit-tiny_1xb32-linear-coslr-30e_tiny-in1k-64px.py',
     '../../_base_/swin.py',
 ]
 model = dict(
