@@ -144,24 +144,25 @@ def run_pipeline(args) -> dict:
         summary['stages']['pretrain'] = runner.run('pretrain', f'1/{total}')
         draw_reconstruction(config, osp.join(work_root, 'pretrain'),
                             runner.ran['pretrain'], args.seed)
-    runners = [(runner, summary, '')]
+    # (runner, its summary, log prefix, the stages its numbers count)
+    runners = [(runner, summary, '', stages)]
     if baseline is not None:
         base = dict(stages={}, failed={})
         base['stages']['pretrain'] = baseline.run('pretrain',
                                                   '(start weights)')
-        runners.append((baseline, base, f'{RANDOM_INIT} '))
+        runners.append((baseline, base, f'{RANDOM_INIT} ',
+                        ['pretrain', *base_stages]))
         summary['random_init'] = baseline.work_root
     # Submission order is STAGES order, so a stage's source was submitted
     # (and started) before it: waiting on it cannot starve the pool.
     with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-        for run, _, prefix in runners:
-            for stage in (base_stages if run is baseline else transfer):
-                number = (f'{base_stages.index(stage) + 2}/'
-                          f'{len(base_stages) + 1}' if run is baseline else
-                          f'{stages.index(stage) + 1}/{total}')
-                run.futures[stage] = pool.submit(run.run, stage,
-                                                 prefix + number)
-    for run, out, _ in runners:
+        for run, _, prefix, own in runners:
+            for stage in own:
+                if stage != 'pretrain':
+                    run.futures[stage] = pool.submit(
+                        run.run, stage,
+                        f'{prefix}{own.index(stage) + 1}/{len(own)}')
+    for run, out, _, _ in runners:
         for stage in run.futures:
             try:
                 out['stages'][stage] = run.futures[stage].result()
