@@ -25,18 +25,18 @@ PRETRAIN = [UMMAE, UMMAE_PVT, SIMMIM, SIMMIM_PVT]
 PRETRAIN_IDS = ['um-mae-swin', 'um-mae-pvt', 'simmim-swin', 'simmim-pvt']
 
 
-def tasks(family):
-    """The smoke protocols of a family: (config, scope) per stage."""
-    bench = f'{CONFIGS}/benchmarks/{family}/'
-    return dict(
-        finetune=(f'{bench}{family}-micro_1xb32-coslr-8e_tiny-in1k-64px.py',
-                  'mmpretrain'),
-        linear=(f'{bench}{family}-micro_1xb32-linear-coslr-10e_tiny-in1k-'
-                '64px.py', 'mmpretrain'),
-        det=(f'{bench}mask-rcnn_{family}-micro-fpn_1xb2-12e_tiny-coco-128px'
-             '.py', 'mmdet'),
-        seg=(f'{bench}upernet_{family}-micro_1xb4-300i_tiny-ade20k-64x64.py',
-             'mmseg'))
+SCOPES = dict(finetune='mmpretrain', linear='mmpretrain', det='mmdet',
+              seg='mmseg')
+
+
+def tasks(config):
+    """The smoke protocols a pretraining config declares in its
+    ``mimb_downstream``: (config, scope) per stage."""
+    import os.path as osp
+    folder = osp.dirname(config)
+    downstream = Config.fromfile(config).mimb_downstream
+    return {stage: (osp.normpath(osp.join(folder, downstream[stage])), scope)
+            for stage, scope in SCOPES.items()}
 
 
 @pytest.fixture(params=['swin', 'pvt'])
@@ -208,8 +208,7 @@ def pretrain_checkpoint(request, tmp_path_factory):
     model = build_model(request.param, 'mmpretrain')
     path = tmp_path_factory.mktemp('ckpt') / 'epoch_30.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    family = 'pvt' if 'pvt' in request.param else 'swin'
-    return str(path), model.state_dict(), tasks(family)
+    return str(path), model.state_dict(), tasks(request.param)
 
 
 @pytest.mark.parametrize('stage', ['finetune', 'linear', 'det', 'seg'])
