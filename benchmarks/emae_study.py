@@ -415,13 +415,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
                         help='one pipeline run per seed and setting')
-    parser.add_argument('--weights', nargs='+', default=['1', '0.3', '3'],
+    parser.add_argument('--weights', nargs='+', default=['1'],
                         help='self-consistency weights (> 0) of every '
                         'distance that names none; weight 0 is always run; '
                         'the first (of the first distance) sets the '
                         'equal-wall-time budget')
-    parser.add_argument('--distances', nargs='+', default=['l1', 'mse:1'],
-                        help="'l1', 'mse', or with own weights 'mse:1,3'")
+    parser.add_argument('--distances', nargs='+',
+                        default=['mse:1,0.3,3', 'l1:1'],
+                        help="'l1', 'mse', or with own weights 'mse:1,3' "
+                        '(default: the committed study)')
     parser.add_argument('--stages', nargs='+', default=list(TRANSFER),
                         choices=TRANSFER, help='transfer stages after '
                         'pretraining')
