@@ -43,9 +43,9 @@ MAE, 83 epochs        53.3 +- 2.6   +13.8 +- 2.5  75.0 +- 4.5   +6.7 +- 6.3
 random init           34.2 +- 8.5   -5.4 +- 5.9   58.8 +- 6.6   -9.6 +- 6.4
 ====================  ============  ============  ============  ===========
 
-* The term does not hurt at this scale, and on kNN it helps more the
-  heavier it is weighted up to 1: paired kNN gain +2.9 (0.3), +7.9 (1),
-  +8.8 (3); the linear probe is unchanged at every weight (mean paired
+* The term does not hurt at this scale, and its kNN gain grows with the
+  weight, most of it reached by weight 1: paired kNN gain +2.9 (0.3), +7.9
+  (1), +8.8 (3); the linear probe is unchanged at every weight (mean paired
   differences -1.7 to +1.2 points, about one image). Every kNN gain is
   inside two paired standard deviations: a lean, not a proof.
 * Weight 1 over 3: weight 3 adds only +0.8 kNN (per seed +2.5 / +2.5 /

@@ -2,6 +2,8 @@
 SimMIM: hidden patches never reach the encoder, the decoder's official
 and per-patch position pairings, losses and gradients, and the checkpoint
 hand-off to every protocol of the encoder's family."""
+import os.path as osp
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -32,7 +34,6 @@ SCOPES = dict(finetune='mmpretrain', linear='mmpretrain', det='mmdet',
 def tasks(config):
     """The smoke protocols a pretraining config declares in its
     ``mimb_downstream``: (config, scope) per stage."""
-    import os.path as osp
     folder = osp.dirname(config)
     downstream = Config.fromfile(config).mimb_downstream
     return {stage: (osp.normpath(osp.join(folder, downstream[stage])), scope)
