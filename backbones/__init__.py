@@ -1,52 +1,60 @@
 """MIM transfer benchmark: modules registered into the OpenMMLab registries.
 
-``import backbones`` (configs do it through ``custom_imports``)
+``import backbones`` (configs do it through ``custom_imports``) registers
+everything below and applies the stack fixes of :mod:`backbones.engine`.
+Dependencies point one way: ``tools`` -> ``models`` -> ``masking``,
+``engine``; ``datasets`` and ``masking`` import nothing else of ours.
 
-* makes MMEngine's checkpoint loading safe and working on torch >= 2.6
-  (:mod:`backbones.compat`),
-* makes ``AmpOptimWrapper`` (bf16 autocast) run on CPU and mmdet's
-  proposals and RoI extraction run under bf16 (:mod:`backbones.amp`),
-* makes MMEngine's multi-process launchers work without CUDA (gloo, DDP
-  without device ids; :mod:`backbones.cpu_dist`),
-* replaces MMEngine's ``Pretrained`` initializer by a strict one for prefixed
-  loads (:mod:`backbones.checkpoint`),
-* registers EMAE (:mod:`backbones.emae`), ConvMAE's encoder ``ConvViT``
-  (:mod:`backbones.convvit`) and its pretraining parts
-  (:mod:`backbones.convmae`), UM-MAE's coordinate-aware Swin ``CoordSwin``
-  (:mod:`backbones.coord_swin`) and PVT ``CoordPVT``
-  (:mod:`backbones.coord_pvt`) with their uniform masking
-  (:mod:`backbones.uniform_masking`), UM-MAE's pretraining parts
-  (:mod:`backbones.ummae`) and SimMIM on the same encoders
-  (:mod:`backbones.simmim_pyramid`),
-* registers the dense plain-ViT backbone ``WindowedViT``
-  (:mod:`backbones.windowed_vit`), ViTDet's simple feature pyramid for mmdet
-  (:mod:`backbones.simple_fpn`) and layer-wise lr decay for detectors and
-  segmentors (:mod:`backbones.layer_decay`),
-* converts released checkpoints (:mod:`backbones.converters`),
-* registers the suite's hooks (:mod:`backbones.hooks`), the kNN evaluation
-  loop (:mod:`backbones.knn`) and an image loader whose errors name the file
-  (:mod:`backbones.transforms`),
-* registers the COCO, ADE20K and ImageNet data sets checked before training
-  (:mod:`backbones.datasets`, checks in :mod:`backbones.data_checks`).
+* :mod:`backbones.engine`: the stack fixes (:mod:`~backbones.engine.compat`
+  safe checkpoint loading, :mod:`~backbones.engine.amp` bf16 on CPU and in
+  mmdet, :mod:`~backbones.engine.cpu_dist` launchers without CUDA), strict
+  pretrained loading (:mod:`~backbones.engine.checkpoint`), layer decay
+  (:mod:`~backbones.engine.layer_decay`), hooks
+  (:mod:`~backbones.engine.hooks`), the kNN loop
+  (:mod:`~backbones.engine.knn`), atomic writes
+  (:mod:`~backbones.engine.fileio`).
+* :mod:`backbones.masking`: every mask strategy as a pure function: EMAE's
+  parallel parts (:mod:`~backbones.masking.parallel`), ConvMAE's block-wise
+  masks (:mod:`~backbones.masking.blockwise`), UM-MAE's uniform and
+  secondary masks (:mod:`~backbones.masking.uniform`), SimMIM's
+  (:mod:`~backbones.masking.simmim`), their noise
+  (:mod:`~backbones.masking.noise`) and patch geometry
+  (:mod:`~backbones.masking.geometry`).
+* :mod:`backbones.models`: encoders (:mod:`~backbones.models.encoders`:
+  :mod:`~backbones.models.encoders.convvit`,
+  :mod:`~backbones.models.encoders.coord_swin`,
+  :mod:`~backbones.models.encoders.coord_pvt` on
+  :mod:`~backbones.models.encoders.pyramid`,
+  :mod:`~backbones.models.encoders.windowed_vit`), the simple feature
+  pyramid (:mod:`~backbones.models.necks`), the MAE-style decoders
+  (:mod:`~backbones.models.decoders`), the pretraining algorithms
+  (:mod:`~backbones.models.selfsup`: :mod:`~backbones.models.selfsup.emae`,
+  :mod:`~backbones.models.selfsup.convmae`,
+  :mod:`~backbones.models.selfsup.ummae`,
+  :mod:`~backbones.models.selfsup.simmim_pyramid`) and their arch helper
+  (:mod:`~backbones.models.utils`).
+* :mod:`backbones.datasets`: COCO, ADE20K and ImageNet checked before
+  training (:mod:`~backbones.datasets.checked`, checks in
+  :mod:`~backbones.datasets.checks`) and an image loader whose errors name
+  the file (:mod:`~backbones.datasets.transforms`).
+* :mod:`backbones.tools`: released-checkpoint converters
+  (:mod:`~backbones.tools.converters`) and reconstruction pictures
+  (:mod:`~backbones.tools.reconstruction`).
 """
-from . import amp, compat, cpu_dist
-from .checkpoint import BackboneKeysError, StrictPretrainedInit
-from .convmae import ConvMAEDecoder, ConvMAEViT, block_masks, upsample_mask
-from .convvit import ConvViT
-from .coord_pvt import CoordPVT
-from .coord_swin import CoordSwin
-from .data_checks import DatasetCheckError
-from .datasets import CheckedADE20KDataset, CheckedCocoDataset, CheckedImageNet
-from .emae import EMAE, EMAEViT, parallel_masks
-from .hooks import (InitCheckpointHook, NonFiniteLossError, NonFiniteLossHook,
-                    RNGStateHook, RunSummaryHook, TimeBudgetHook)
-from .knn import KNNTestLoop
-from .layer_decay import BackboneLayerDecayOptimWrapperConstructor
-from .simmim_pyramid import SimMIMCoordPVT, SimMIMCoordSwin
-from .simple_fpn import SimpleFeaturePyramid
-from .transforms import CorruptImageError, NamedLoadImageFromFile
-from .ummae import UMMAE, UMMAEPVT, UMMAEDecoder, UMMAESwin
-from .windowed_vit import WindowedViT
+from .datasets import (CheckedADE20KDataset, CheckedCocoDataset,
+                       CheckedImageNet, CorruptImageError, DatasetCheckError,
+                       NamedLoadImageFromFile)
+from .engine import (BackboneKeysError,
+                     BackboneLayerDecayOptimWrapperConstructor,
+                     InitCheckpointHook, KNNTestLoop, NonFiniteLossError,
+                     NonFiniteLossHook, RNGStateHook, RunSummaryHook,
+                     StrictPretrainedInit, TimeBudgetHook, amp, compat,
+                     cpu_dist)
+from .masking import block_masks, parallel_masks, upsample_mask
+from .models import (EMAE, UMMAE, UMMAEPVT, ConvMAEDecoder, ConvMAEViT,
+                     ConvViT, CoordPVT, CoordSwin, EMAEViT, SimMIMCoordPVT,
+                     SimMIMCoordSwin, SimpleFeaturePyramid, UMMAEDecoder,
+                     UMMAESwin, WindowedViT)
 
 compat.install()
 amp.install()

@@ -20,14 +20,14 @@ import sys
 
 import torch
 
-from backbones.checkpoint import extract_state_dict
-from backbones.compat import safe_torch_load
-from backbones.converters import (convert_official_convmae,
-                                  convert_official_mae,
-                                  convert_official_simmim_pvt,
-                                  convert_official_simmim_swin,
-                                  convert_official_ummae_pvt,
-                                  convert_official_ummae_swin)
+from backbones.engine.checkpoint import extract_state_dict
+from backbones.engine.compat import safe_torch_load
+from backbones.tools.converters import (convert_official_convmae,
+                                        convert_official_mae,
+                                        convert_official_simmim_pvt,
+                                        convert_official_simmim_swin,
+                                        convert_official_ummae_pvt,
+                                        convert_official_ummae_swin)
 from benchmarks.errors import cli_main
 
 CONVERTERS = {'mae': convert_official_mae,

@@ -6,8 +6,8 @@ synthetic ADE20K split (512 x 512 JPEG images, piecewise-constant PNG label
 maps) into a temporary folder, then times
 
 * mmdet's ``CocoDataset`` load (json, index, parse, filter) against the
-  check alone (:func:`~backbones.data_checks.check_coco_structure` +
-  :func:`~backbones.data_checks.find_coco_problems` with the image-folder
+  check alone (:func:`~backbones.datasets.checks.check_coco_structure` +
+  :func:`~backbones.datasets.checks.find_coco_problems` with the image-folder
   listing, on the parsed json) and against the whole ``CheckedCocoDataset``
   load, and prints the ratios;
 * mmseg's ``ADE20KDataset`` listing against ``CheckedADE20KDataset``
@@ -96,8 +96,9 @@ def write_ade(root: str, samples: int, size: int, seed: int = 0) -> None:
 def bench_coco(root: str, images: int, per_image: int) -> dict:
     from mmdet.datasets import CocoDataset
 
-    from backbones.data_checks import check_coco_structure, find_coco_problems
     from backbones.datasets import CheckedCocoDataset
+    from backbones.datasets.checks import (check_coco_structure,
+                                           find_coco_problems)
     ann = write_coco(root, images, per_image)
     kwargs = dict(ann_file=ann, data_prefix=dict(img=osp.join(root,
                                                               'train2017')),

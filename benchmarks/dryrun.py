@@ -72,7 +72,7 @@ SMOKE_WORDS = ('_tiny-', 'micro')
 # where the tiny sets of each dataset class live under --data-root
 TINY_SETS = dict(ImageNet='imagenet', CocoDataset='coco',
                  ADE20KDataset=osp.join('ade', 'ADEChallengeData2016'))
-# and of the suite's checked subclasses of each (backbones/datasets.py)
+# and of the suite's checked subclasses of each (backbones/datasets/checked.py)
 TINY_SETS.update({f'Checked{kind}': folder
                   for kind, folder in TINY_SETS.items()})
 METRICS = ('accuracy/top1', 'knn/top1', 'coco/bbox_mAP', 'coco/segm_mAP',

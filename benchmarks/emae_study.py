@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 
-from backbones.fileio import atomic_write_text
+from backbones.engine.fileio import atomic_write_text
 from benchmarks.errors import cli_main, read_config
 from benchmarks.leaderboard import write_tables
 from benchmarks.stages import (PipelineError, parse_config_name, read_summary,

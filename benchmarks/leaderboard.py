@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from backbones.fileio import atomic_write_text
-from backbones.reconstruction import RECON_FILE
+from backbones.engine.fileio import atomic_write_text
+from backbones.tools.reconstruction import RECON_FILE
 from benchmarks.atomic import file_set
 from benchmarks.comparisons import (RANDOM_INIT, pairs_markdown, pairwise,
                                     with_random_init_gains)

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from backbones.fileio import atomic_write_json
+from backbones.engine.fileio import atomic_write_json
 from benchmarks.leaderboard import (PIPELINE_SUMMARY, build_leaderboard,
                                     write_leaderboard)
 

@@ -29,7 +29,7 @@ from its last checkpoint.
 
 ``--launcher pytorch --gpus N`` runs every stage as N processes (N GPUs, or
 N CPU processes on gloo where there is no CUDA, see
-:mod:`backbones.cpu_dist`); ``--launcher slurm`` submits each stage with
+:mod:`backbones.engine.cpu_dist`); ``--launcher slurm`` submits each stage with
 srun. ``--parallel N`` runs up to N transfer stages at once after
 pretraining; a stage that starts from another's checkpoint (the config's
 ``mimb_init_from``, e.g. dense stages from the fine-tuned encoder) waits for
@@ -39,7 +39,7 @@ at the end and the exit code is 1.
 ``--random-init`` (on by default with ``--smoke``) also runs the transfer
 stages from the untrained encoder: the pretraining config run for 0 epochs
 with the same seed saves exactly the weights pretraining starts from
-(:class:`backbones.hooks.InitCheckpointHook`), into
+(:class:`backbones.engine.hooks.InitCheckpointHook`), into
 ``<runs-root>/random-init_<backbone>_0e_seed<N>``, whose pipeline summary
 gives the leaderboard its ``random-init`` row. Methods on the same backbone
 share that folder: its finished stages are reused. By default it runs the
@@ -54,9 +54,9 @@ import shlex
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from backbones.compat import check_checkpoint_file
-from backbones.fileio import atomic_write_json
-from backbones.reconstruction import RECON_FILE
+from backbones.engine.compat import check_checkpoint_file
+from backbones.engine.fileio import atomic_write_json
+from backbones.tools.reconstruction import RECON_FILE
 from benchmarks.comparisons import RANDOM_INIT
 from benchmarks.errors import cli_main, read_config
 from benchmarks.leaderboard import (PIPELINE_SUMMARY, build_leaderboard,

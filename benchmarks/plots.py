@@ -18,7 +18,7 @@ from typing import List
 import matplotlib
 import pandas as pd
 
-from backbones.fileio import atomic_write_bytes
+from backbones.engine.fileio import atomic_write_bytes
 from benchmarks.comparisons import RANDOM_INIT
 
 matplotlib.use('Agg')

@@ -2,7 +2,7 @@
 
 The pretraining config run for 0 epochs with the pipeline's seed saves
 exactly the weights pretraining starts from
-(:class:`backbones.hooks.InitCheckpointHook`) into
+(:class:`backbones.engine.hooks.InitCheckpointHook`) into
 ``<runs-root>/random-init_<backbone>_0e_seed<N>``; the transfer stages run
 from there, and that folder's pipeline summary is the leaderboard's
 ``random-init`` row (:mod:`benchmarks.comparisons` computes the gains over
@@ -14,7 +14,7 @@ from typing import List, Sequence
 
 from mmengine.config import Config
 
-from backbones.hooks import INIT_CHECKPOINT
+from backbones.engine.hooks import INIT_CHECKPOINT
 from benchmarks.comparisons import RANDOM_INIT
 from benchmarks.leaderboard import PIPELINE_SUMMARY
 from benchmarks.stages import (STAGES, StageRunner, init_sources, read_summary,

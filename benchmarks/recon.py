@@ -26,8 +26,8 @@ from mmengine.runner import load_checkpoint
 from mmpretrain.registry import DATASETS, MODELS
 
 import backbones  # noqa: F401 (registers the suite, safe loading)
-from backbones.fileio import atomic_write_bytes
-from backbones.reconstruction import RECON_FILE, reconstruction_png
+from backbones.engine.fileio import atomic_write_bytes
+from backbones.tools.reconstruction import RECON_FILE, reconstruction_png
 from benchmarks.errors import cli_main, read_config
 
 
@@ -100,7 +100,8 @@ def load_batch(cfg: Config, model, num_images: int) -> dict:
 
 def build_model(cfg: Config, checkpoint: str):
     """The config's model (with its data preprocessor), weights loaded
-    strictly through MMEngine (safe loading from :mod:`backbones.compat`)."""
+    strictly through MMEngine (safe loading from
+    :mod:`backbones.engine.compat`)."""
     model_cfg = copy.deepcopy(cfg.model)
     if cfg.get('data_preprocessor'):
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)

@@ -23,7 +23,7 @@ from typing import Deque, Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
-from backbones.hooks import INIT_CHECKPOINT, SUMMARY_FILE
+from backbones.engine.hooks import INIT_CHECKPOINT, SUMMARY_FILE
 from benchmarks.errors import exception_lines
 
 STAGES = ('pretrain', 'finetune', 'linear', 'knn', 'det', 'seg')

@@ -43,6 +43,12 @@ def mim(*args):
     return [sys.executable, '-m', 'mim', *args]
 
 
+def patch_constant(mask, p):
+    """Every p x p patch of a (B, 1, H, W) mask is all 0 or all 1."""
+    blocks = mask.unfold(2, p, p).unfold(3, p, p)
+    return bool((blocks.amin((-1, -2)) == blocks.amax((-1, -2))).all())
+
+
 def build_model(config, scope, checkpoint=None):
     """The model of a config, built in ``scope`` (mmpretrain, mmdet, mmseg)
     and initialised; ``checkpoint`` goes to the backbone's init_cfg. The

@@ -47,7 +47,7 @@ def test_builds_model(path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports == ['backbones']
     assert any(h.type == 'RunSummaryHook' for h in cfg.custom_hooks)
-    # every data set is checked before training (backbones/datasets.py)
+    # every data set is checked before training (backbones/datasets/checked.py)
     for key, ds_type in dataset_types(cfg.to_dict()):
         assert ds_type.startswith('Checked') or ds_type == 'RepeatDataset', \
             f'{rel(path)} {key}: {ds_type} is not a checked data set'

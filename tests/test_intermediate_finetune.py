@@ -98,7 +98,7 @@ def test_finetuned_encoder_loads_into_the_dense_backbone(
 
 
 def test_missing_fine_tuned_key_fails_loudly(finetune_checkpoint, tmp_path):
-    from backbones.checkpoint import BackboneKeysError
+    from backbones.engine.checkpoint import BackboneKeysError
     pretrain, _, finetuned = finetune_checkpoint
     broken = dict(finetuned)
     del broken[next(k for k in broken if k.startswith('backbone.')

@@ -1,13 +1,33 @@
-"""Every registered name stays registered: the set of names of ours in the
-OpenMMLab registries is the one recorded in tests/data/registered_names.json
-(written from the flat layout, before the split into subpackages)."""
+"""The package layout: every registered name is still registered, each
+registered class lives in the subpackage of its role, imports point one way
+(tools -> models -> masking, engine), and the package docstring names every
+module."""
+import ast
 import json
+import os
 import os.path as osp
+import pkgutil
 
-import backbones  # noqa: F401  registers the suite's modules
+import backbones
 from conftest import REPO
 
+PACKAGE = osp.join(REPO, 'backbones')
+# written from the flat layout before the split into subpackages
 NAMES = osp.join(REPO, 'tests', 'data', 'registered_names.json')
+# registry -> the subpackage its classes belong in
+ROLES = {
+    'model': 'backbones.models', 'hook': 'backbones.engine',
+    'loop': 'backbones.engine', 'optim_wrapper': 'backbones.engine',
+    'optimizer wrapper constructor': 'backbones.engine',
+    'weight initializer': 'backbones.engine',
+    'dataset': 'backbones.datasets', 'transform': 'backbones.datasets',
+}
+# subpackage -> the subpackages it may import from
+ALLOWED = {
+    'engine': {'engine'}, 'masking': {'masking'}, 'datasets': {'datasets'},
+    'models': {'models', 'masking', 'engine'},
+    'tools': {'tools', 'models', 'masking', 'engine'},
+}
 
 
 def registered():
@@ -32,6 +52,31 @@ def registered():
     return found
 
 
+def modules():
+    """Dotted names of every module of the package, __init__ excluded."""
+    return sorted(
+        info.name for info in pkgutil.walk_packages(
+            backbones.__path__, 'backbones.') if not info.ispkg)
+
+
+def imports_of(module):
+    """The modules of ours that ``module`` imports (relative ones
+    resolved)."""
+    path = osp.join(REPO, *module.split('.')) + '.py'
+    tree = ast.parse(open(path).read())
+    package = module.split('.')[:-1]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] \
+                if node.level else []
+            name = '.'.join(base + (node.module or '').split('.')).strip('.')
+            found.add(name)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {n for n in found if n.split('.')[0] == 'backbones'}
+
+
 def test_registered_names_are_unchanged():
     with open(NAMES) as f:
         expected = set(json.load(f))
@@ -39,3 +84,37 @@ def test_registered_names_are_unchanged():
     assert names == expected, (
         f'missing: {sorted(expected - names)}, new: '
         f'{sorted(names - expected)} (a new name goes into {NAMES})')
+
+
+def test_registered_classes_live_in_the_subpackage_of_their_role():
+    wrong = {name: module for name, module in registered().items()
+             if not module.startswith(ROLES[name.split('::')[1]] + '.')}
+    assert not wrong
+
+
+def test_imports_point_one_way():
+    wrong = []
+    for module in modules():
+        role = module.split('.')[1]
+        for target in imports_of(module):
+            if target == 'backbones' or \
+                    target.split('.')[1] not in ALLOWED[role]:
+                wrong.append(f'{module} imports {target}')
+    assert not wrong
+
+
+def test_the_imports_check_sees_relative_imports():
+    assert imports_of('backbones.models.selfsup.ummae') >= {
+        'backbones.masking.uniform', 'backbones.models.decoders',
+        'backbones.models.encoders.coord_swin'}
+    assert imports_of('backbones.engine.knn') == {
+        'backbones.engine.checkpoint'}
+
+
+def test_the_package_docstring_names_every_module():
+    doc = backbones.__doc__
+    missing = [m for m in modules() if f'{m}`' not in doc]
+    assert not missing
+    files = [osp.join(root, f) for root, _, fs in os.walk(PACKAGE)
+             for f in fs if f.endswith('.py') and f != '__init__.py']
+    assert len(files) == len(modules())

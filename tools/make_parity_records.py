@@ -5,7 +5,7 @@ its checkpoint in the official key layout (every parameter perturbed by
 seeded Gaussian noise: the official init has LayerNorms at 1 / 0 and zero
 biases, which would hide swapped or dropped tensors), the input images,
 the mask randomness it drew, and its latent, prediction and loss.
-``tests/test_parity.py`` converts the checkpoint with ``mimb-convert``,
+``tests/models/test_parity.py`` converts the checkpoint with ``mimb-convert``,
 loads it into the suite's model, replays the masks and compares.
 
 The official model files are exported with ``git archive`` from bare

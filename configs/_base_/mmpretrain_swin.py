@@ -15,7 +15,7 @@
 # A window other than the checkpoint's gets its relative-position bias
 # table resized on load by SwinTransformer's load_state_dict pre-hook
 # (mmpretrain's geometric resize, as BEiT; SciPy >= 1.14 needs
-# backbones.compat for it), which drops that block's
+# backbones.engine.compat for it), which drops that block's
 # `relative_position_index` buffer from the checkpoint: the model rebuilds
 # it for its own window, so those keys may be missing.
 mmpretrain_swin_rebuilt_keys = ['*.relative_position_index']

@@ -5,7 +5,7 @@
 # parts of 25% visible patches, so the encoder sees 4 x 512 sequences per
 # GPU per iteration, and the self-consistency loss (MSE, weight 1: the
 # distance the paper leaves open, chosen by mimb-emae-study, evidence in
-# backbones/emae.py).
+# backbones/models/selfsup/emae.py).
 _base_ = '../mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'
 model = dict(
     type='EMAE',

@@ -1,6 +1,6 @@
 # EMAE ViT-L/16, 800 epochs: the MAE ViT-L 800-epoch recipe with EMAE's
 # K = 4 parallel parts and self-consistency (MSE, weight 1, as ViT-B; the
-# evidence is in backbones/emae.py).
+# evidence is in backbones/models/selfsup/emae.py).
 _base_ = '../mae/mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py'
 model = dict(
     type='EMAE',

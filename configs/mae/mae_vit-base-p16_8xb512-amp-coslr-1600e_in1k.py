@@ -12,7 +12,7 @@ mimb_stage = 'pretrain'
 optim_wrapper = dict(dtype='bfloat16')
 # mmengine adds `_scope_` to every typed dict of a `pkg::` base and then
 # passes it to the collate function, which rejects it: restate it here.
-# The image list is checked before training (backbones/datasets.py).
+# The image list is checked before training (backbones/datasets/checked.py).
 train_dataloader = dict(
     collate_fn=dict(_delete_=True, type='default_collate'),
     dataset=dict(type='CheckedImageNet'))

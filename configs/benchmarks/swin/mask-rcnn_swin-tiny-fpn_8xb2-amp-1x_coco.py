@@ -11,7 +11,7 @@ _base_ = [
     '../../_base_/swin.py',
 ]
 mimb_stage = 'det'
-# Data sets checked before training (backbones/datasets.py). COCO
+# Data sets checked before training (backbones/datasets/checked.py). COCO
 # train2017 has 2 boxes of height 0 (annotation 918 in image 200365, one in
 # image 550395; cocodataset/cocoapi#355) that mmdet always dropped silently:
 # the training set drops invalid entries with a warning that lists them,

@@ -15,7 +15,7 @@ _base_ = [
     '../../_base_/swin.py',
 ]
 mimb_stage = 'seg'
-# Data sets checked before training (backbones/datasets.py).
+# Data sets checked before training (backbones/datasets/checked.py).
 train_dataloader = dict(dataset=dict(type='CheckedADE20KDataset'))
 val_dataloader = dict(dataset=dict(type='CheckedADE20KDataset'))
 test_dataloader = dict(dataset=dict(type='CheckedADE20KDataset'))

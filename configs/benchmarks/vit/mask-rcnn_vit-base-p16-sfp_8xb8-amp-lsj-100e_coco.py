@@ -58,7 +58,7 @@ model = dict(
             norm_cfg=norm_cfg),
         mask_head=dict(norm_cfg=norm_cfg)))
 
-# Data sets checked before training (backbones/datasets.py). COCO
+# Data sets checked before training (backbones/datasets/checked.py). COCO
 # train2017 has 2 boxes of height 0 (annotation 918 in image 200365, one in
 # image 550395; cocodataset/cocoapi#355) that mmdet always dropped silently:
 # the training set drops invalid entries with a warning that lists them,

@@ -60,7 +60,7 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000,
          by_epoch=False),
 ]
-# Data sets checked before training (backbones/datasets.py).
+# Data sets checked before training (backbones/datasets/checked.py).
 train_dataloader = dict(batch_size=2,
                         dataset=dict(type='CheckedADE20KDataset'))
 val_dataloader = dict(batch_size=1, dataset=dict(type='CheckedADE20KDataset'))

@@ -20,7 +20,7 @@ model = dict(
             allow_missing=['ln2.*'],
             allow_unexpected=['ln1.*'])))
 optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16')
-# Data sets checked before training (backbones/datasets.py).
+# Data sets checked before training (backbones/datasets/checked.py).
 train_dataloader = dict(dataset=dict(type='CheckedImageNet'))
 val_dataloader = dict(dataset=dict(type='CheckedImageNet'))
 test_dataloader = dict(dataset=dict(type='CheckedImageNet'))

@@ -11,7 +11,7 @@ model = dict(
     backbone=dict(
         init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')))
 optim_wrapper = dict(dtype='bfloat16')
-# Data sets checked before training (backbones/datasets.py).
+# Data sets checked before training (backbones/datasets/checked.py).
 train_dataloader = dict(dataset=dict(type='CheckedImageNet'))
 val_dataloader = dict(dataset=dict(type='CheckedImageNet'))
 test_dataloader = dict(dataset=dict(type='CheckedImageNet'))

@@ -1,7 +1,7 @@
 # Weighted kNN (k=20, T=0.07, cosine) top-1 on frozen features of a
 # plain-ViT-B/16 encoder: the cls token after the final norm, bank = the
 # ImageNet train split, queries = val, both resized to 256 and centre-cropped
-# to 224. mmpretrain has no kNN for ViTs; backbones.knn.KNNTestLoop does it.
+# to 224. mmpretrain has no kNN for ViTs; backbones.engine.knn.KNNTestLoop does it.
 # Run: mim test mmpretrain <this config> --checkpoint <pretrain checkpoint>
 _base_ = ['mmpretrain::_base_/default_runtime.py',
           '../../_base_/mimb_runtime.py']
