@@ -1,9 +1,9 @@
 """Every mask strategy of the suite, as pure, seeded tensor functions.
 
-Each takes a ``generator`` or explicit ``noise`` (:mod:`~backbones.
-masking.noise`), so a mask can be replayed, also in another implementation;
-1 = hidden. MAE's own random masking is mmpretrain's
-``MAEViT.random_masking``.
+Each draws from a ``generator``, so a mask can be replayed; all but
+SimMIM's also take explicit ``noise`` (:mod:`~backbones.masking.noise`), to
+replay a mask drawn in another implementation. 1 = hidden. MAE's own
+random masking is mmpretrain's ``MAEViT.random_masking``.
 
 * :mod:`~backbones.masking.parallel`: EMAE's K disjoint parts per image.
 * :mod:`~backbones.masking.blockwise`: ConvMAE's masks on the stage-3 grid.
